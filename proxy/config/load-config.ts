@@ -3,6 +3,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, crossReferenceProblems, type Config } from './schema.js';
+import { knownKeysAt, suggestKey } from './key-suggestions.js';
 import { isSecret } from './secret.js';
 import { resolveSecretReferences, type ConfigPath } from './secret-refs.js';
 
@@ -60,7 +61,13 @@ export function parseConfig(source: string, options: LoadOptions & { readonly fi
       doc.errors.map((error) => ({ path: '', message: `invalid YAML: ${firstLine(error.message)}`, line: lineCounter.linePos(error.pos[0]).line })),
     );
   }
-  const tree: unknown = doc.toJS() ?? {};
+  let tree: unknown;
+  try {
+    // toJS resolves aliases: an undefined one, or too many (an alias bomb), throws here.
+    tree = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    throw new ConfigError(label, [{ path: '', message: `invalid YAML: ${firstLine(error instanceof Error ? error.message : String(error))}` }]);
+  }
   if (typeof tree !== 'object' || Array.isArray(tree)) {
     throw new ConfigError(label, [{ path: '', message: 'the file must hold a mapping of keys (data_dir, listen, resources, ...)', line: 1 }]);
   }
@@ -105,10 +112,26 @@ export function formatPath(path: ConfigPath): string {
   );
 }
 
-function toConfigIssues(issue: z.core.$ZodIssue, tree: unknown, lineOf: (path: ConfigPath) => number | undefined): ConfigIssue[] {
-  const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
+function toConfigIssues(
+  issue: z.core.$ZodIssue,
+  tree: unknown,
+  lineOf: (path: ConfigPath) => number | undefined,
+  prefix: ConfigPath = [],
+): ConfigIssue[] {
+  const path = [...prefix, ...issue.path.filter((part): part is string | number => typeof part !== 'symbol')];
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({ path: formatPath([...path, key]), message: 'unknown key', line: lineOf([...path, key]) }));
+    const known = knownKeysAt(configSchema, path);
+    return issue.keys.map((key) => {
+      const suggestion = suggestKey(key, known);
+      const message = suggestion ? `unknown key (did you mean "${suggestion}"?)` : `unknown key (known here: ${known.join(', ')})`;
+      return { path: formatPath([...path, key]), message, line: lineOf([...path, key]) };
+    });
+  }
+  if (issue.code === 'invalid_union') {
+    // "host:port or { address, tls }": report the branch the value was meant for, i.e. the first
+    // one that did not fail on the value's type alone.
+    const meant = issue.errors.find((branch) => !branch.every((sub) => sub.code === 'invalid_type' && sub.path.length === 0));
+    if (meant) return meant.flatMap((sub) => toConfigIssues(sub, tree, lineOf, path));
   }
   if (issue.code === 'invalid_type' && valueAt(tree, path) === undefined) {
     return [{ path: formatPath(path), message: 'required', line: lineOf(path) }];

@@ -307,10 +307,15 @@ export type StaticTokenConfig = Config['identity']['tokens'][number];
 export type PolicyRuleConfig = Config['policy'][number];
 
 function httpUrlAnyHost() {
-  return text('an http(s):// URL').refine((input) => {
+  return text('an http(s):// URL').superRefine((input, ctx) => {
     const url = safeUrl(input);
-    return url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-  }, 'not an http:// or https:// URL');
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+      ctx.addIssue({ code: 'custom', message: 'not an http:// or https:// URL' });
+    } else if (url.username || url.password) {
+      // Never echo the URL: it holds the credential.
+      ctx.addIssue({ code: 'custom', message: 'holds credentials; use `inject: { basic: { username, password: ${env:NAME} } }`' });
+    }
+  });
 }
 
 function safeUrl(input: string): URL | undefined {

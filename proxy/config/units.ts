@@ -27,6 +27,14 @@ export function parseDuration(input: string | number): number | undefined {
   return Math.round(Number(match[1]) * unit);
 }
 
+/** Milliseconds in the largest unit that divides them exactly: 600000 -> "10m", 1500 -> "1500ms". */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 /** Parses "50MB", "1GiB", "512kb" or a bare number of bytes. */
 export function parseSize(input: string | number): number | undefined {
   if (typeof input === 'number') return Number.isInteger(input) && input >= 0 ? input : undefined;

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { formatDuration } from '../config/units.js';
 import { AuthError } from './auth-error.js';
 
 // HTTP to an OIDC issuer (discovery document, JWKS), with failures turned into AuthErrors that say
@@ -46,7 +47,7 @@ export interface IssuerRequest {
 
 /** GET a document from the issuer; anything but 200 is an `issuer_unreachable` AuthError. */
 export async function fetchFromIssuer(request: IssuerRequest): Promise<Response> {
-  const retry = `Sluice tries again at most every ${formatMs(request.cooldownMs)} (identity.oidc[].jwks_cooldown)`;
+  const retry = `Sluice tries again at most every ${formatDuration(request.cooldownMs)} (identity.oidc[].jwks_cooldown)`;
   let response: Response;
   try {
     response = await request.fetch(request.url, {
@@ -77,7 +78,7 @@ export async function fetchFromIssuer(request: IssuerRequest): Promise<Response>
 /** The useful part of a fetch failure: undici hides the socket error in `cause`. */
 export function describeFetchError(error: unknown): string {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return `no answer within ${formatMs(ISSUER_TIMEOUT_MS)}`;
+    return `no answer within ${formatDuration(ISSUER_TIMEOUT_MS)}`;
   }
   const cause = error instanceof Error ? error.cause : undefined;
   if (cause instanceof Error) {
@@ -85,8 +86,4 @@ export function describeFetchError(error: unknown): string {
     return code ? `${code}: ${cause.message}` : cause.message;
   }
   return error instanceof Error ? error.message : String(error);
-}
-
-export function formatMs(ms: number): string {
-  return ms % 1_000 === 0 ? `${ms / 1_000}s` : `${ms}ms`;
 }

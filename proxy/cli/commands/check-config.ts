@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, formatIssue, loadConfig } from '../../config/load-config.js';
 import type { Config } from '../../config/schema.js';
+import { formatDuration } from '../../config/units.js';
 import { stringOption, type Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK } from '../io.js';
 
@@ -46,8 +47,8 @@ function summarize(config: Config): string[] {
     `resources: ${config.resources.length}${resources ? ` — ${resources}` : ''}`,
     `identity: ${plural(config.identity.tokens.length, 'static token')}, ${plural(config.identity.oidc.length, 'OIDC issuer')}${issuers ? ` — ${issuers}` : ''}`,
     `policy: ${plural(config.policy.length, 'rule')} (default deny); masking: ${plural(config.masking.length, 'rule')}`,
-    `approvals: timeout ${formatMs(config.approvals.timeout)}, quorum ${config.approvals.quorum}, self-approval ${config.approvals.self_approval ? 'allowed' : 'refused'}`,
-    `audit: ${config.audit.store === 'sqlite' ? 'sqlite' : 'postgres'}, ${config.audit.durability}, retention ${formatMs(config.audit.retention)}`,
+    `approvals: timeout ${formatDuration(config.approvals.timeout)}, quorum ${config.approvals.quorum}, self-approval ${config.approvals.self_approval ? 'allowed' : 'refused'}`,
+    `audit: ${config.audit.store === 'sqlite' ? 'sqlite' : 'postgres'}, ${config.audit.durability}, retention ${formatDuration(config.audit.retention)}`,
   ];
 }
 
@@ -57,11 +58,4 @@ function formatAddress(address: { host: string; port: number }): string {
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
-
-function formatMs(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
 }

@@ -74,7 +74,7 @@ describe('loading sluice.yaml', () => {
     const lines = issues.map((i) => `${i.line}: ${i.path}: ${i.message}`);
     expect(lines).toEqual([
       expect.stringMatching(/^2: listen\.postgres.*not host:port/),
-      '3: polcy: unknown key',
+      '3: polcy: unknown key (did you mean "policy"?)',
       '7: resources[0].upstream: not a postgres:// URL (postgres://USER@HOST:PORT/DATABASE)',
       '11: resources[1].inject.value: required with `header` or `query`',
       '12: resources[2].name: resource "db" is defined twice; names must be unique',
@@ -82,6 +82,23 @@ describe('loading sluice.yaml', () => {
       expect.stringMatching(/^17: policy\[0\]\.match\.kinds\[0\]: unknown kind "selct"; known kinds: select, /),
       '17: policy[0].match.resources[0]: no resource named "dbb" (resources: db, api)',
       '19: approvals.timeout: "10 minutes" is not a duration; use a number with ms, s, m, h or d',
+    ]);
+  });
+
+  it('suggests the key a typo meant, inside unions and lists too', () => {
+    const issues = issuesOf(
+      [
+        'listen: { postgress: "127.0.0.1:1", api: { adress: "127.0.0.1:2" } }',
+        'resources: [ { name: db, type: postgres, upstream: "postgres://a@b/c", sslmod: require } ]',
+        'masking: [ { name: m, detect: email, strategy: redact, zzzzzz: 1 } ]',
+      ].join('\n'),
+    );
+    expect(issues.map((i) => `${i.line}: ${i.path}: ${i.message}`)).toEqual([
+      '1: listen.api.address: required',
+      '1: listen.api.adress: unknown key (did you mean "address"?)',
+      '1: listen.postgress: unknown key (did you mean "postgres"?)',
+      '2: resources[0].sslmod: unknown key (did you mean "sslmode"?)',
+      '3: masking[0].zzzzzz: unknown key (known here: name, detect, pattern, columns, strategy, groups, except_groups)',
     ]);
   });
 
@@ -141,6 +158,9 @@ describe('loading sluice.yaml', () => {
   it('points at the line of invalid YAML and of duplicate keys', () => {
     expect(issuesOf('listen:\n  postgres: [unclosed\n')[0]).toMatchObject({ line: expect.any(Number), message: expect.stringContaining('invalid YAML') });
     expect(issuesOf('data_dir: a\ndata_dir: b\n')).toEqual([expect.objectContaining({ line: 2, message: expect.stringContaining('invalid YAML') })]);
+    expect(issuesOf('data_dir: *nowhere\n')).toEqual([expect.objectContaining({ message: expect.stringContaining('invalid YAML: Unresolved alias') })]);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefg'[i]}`).join(', ')}]`)].join('\n');
+    expect(issuesOf(`${bomb}\n`)).toEqual([expect.objectContaining({ message: expect.stringContaining('invalid YAML') })]);
     expect(issuesOf('- just\n- a list\n')).toEqual([expect.objectContaining({ message: expect.stringContaining('must hold a mapping') })]);
   });
 

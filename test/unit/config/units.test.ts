@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, parseDuration, parseHostPort, parseSize } from '../../../proxy/config/units.js';
+import { formatDuration, isLoopbackHost, parseDuration, parseHostPort, parseSize } from '../../../proxy/config/units.js';
 
 describe('config units', () => {
   it('parses durations into milliseconds, bare numbers as seconds', () => {
@@ -7,6 +7,11 @@ describe('config units', () => {
       500, 30_000, 600_000, 5_400_000, 7_776_000_000, 45_000,
     ]);
     expect([parseDuration('10 minutes'), parseDuration('-5s'), parseDuration(''), parseDuration(Number.NaN)]).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it('formats durations back in the largest exact unit', () => {
+    expect([600_000, 90 * 86_400_000, 30_000, 1_500, 0].map(formatDuration)).toEqual(['10m', '90d', '30s', '1500ms', '0ms']);
+    for (const text of ['10m', '90d', '5s', '250ms', '2h']) expect(formatDuration(parseDuration(text)!)).toBe(text);
   });
 
   it('parses sizes in decimal and binary units', () => {
