@@ -47,7 +47,7 @@ describe('config loading under mangled input', () => {
       try {
         parseConfig(text, { file: '/fuzz/sluice.yaml', env: ENV });
       } catch (error) {
-        if (!(error instanceof ConfigError)) throw new Error(`mutation ${i} threw ${String(error)}:\n${text}`);
+        if (!(error instanceof ConfigError)) throw new Error(`mutation ${i} threw ${String(error)}:\n${text}`, { cause: error });
         expect(error.issues.length).toBeGreaterThan(0);
         for (const issue of error.issues) expect(issue.message.length).toBeGreaterThan(0);
         refused++;
