@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { STATEMENT_KINDS } from '../common/statement-kinds.js';
+import { isHttpsOrLoopback, parseUrl } from '../common/urls.js';
 import { Secret } from './secret.js';
-import { isLoopbackHost, parseDuration, parseHostPort, parseSize } from './units.js';
+import { parseDuration, parseHostPort, parseSize } from './units.js';
 
 // The sluice.yaml schema. Objects are strict so a misspelt key is an error, not a silent
 // default. Secret references (${env:X}, ${file:X}) arrive here already resolved into Secret
@@ -69,9 +70,8 @@ const groupList = z.array(nonEmptyText('a group name'));
 
 const httpUrl = (what: string) =>
   text(`${what} URL`).refine((input) => {
-    const url = safeUrl(input);
-    if (!url) return false;
-    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname.replace(/^\[|\]$/g, '')));
+    const url = parseUrl(input);
+    return url !== undefined && isHttpsOrLoopback(url);
   }, `must be an https:// URL (http:// only for a loopback host)`);
 
 const TEMPLATE = /^(?:[^{}]|\{[A-Za-z_][A-Za-z0-9_.]*\})+$/;
@@ -122,7 +122,7 @@ const roles = z.strictObject({
 });
 
 const postgresUpstream = text('a postgres:// URL').superRefine((input, ctx) => {
-  const url = safeUrl(input);
+  const url = parseUrl(input);
   if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || !url.hostname) {
     ctx.addIssue({ code: 'custom', message: 'not a postgres:// URL (postgres://USER@HOST:PORT/DATABASE)' });
   } else if (url.password) {
@@ -228,7 +228,7 @@ const approvals = z.strictObject({
 
 const auditStore = z.union([z.literal('sqlite'), z.instanceof(Secret), text()]).superRefine((store, ctx) => {
   if (store === 'sqlite') return;
-  const url = safeUrl(store instanceof Secret ? store.reveal() : store);
+  const url = parseUrl(store instanceof Secret ? store.reveal() : store);
   if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
     ctx.addIssue({ code: 'custom', message: 'must be "sqlite" or a postgres:// URL (a secret reference when it holds a password)' });
   } else if (url.password && !(store instanceof Secret)) {
@@ -308,7 +308,7 @@ export type PolicyRuleConfig = Config['policy'][number];
 
 function httpUrlAnyHost() {
   return text('an http(s):// URL').superRefine((input, ctx) => {
-    const url = safeUrl(input);
+    const url = parseUrl(input);
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
       ctx.addIssue({ code: 'custom', message: 'not an http:// or https:// URL' });
     } else if (url.username || url.password) {
@@ -318,13 +318,6 @@ function httpUrlAnyHost() {
   });
 }
 
-function safeUrl(input: string): URL | undefined {
-  try {
-    return new URL(input);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Indexes of values that appeared earlier in the list. */
 function duplicates(values: readonly unknown[]): number[] {

@@ -57,7 +57,3 @@ export function parseHostPort(input: string): HostPort | undefined {
   if (port > 65_535) return undefined;
   return { host: match[1] ?? match[2]!, port };
 }
-
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}

@@ -1,5 +1,5 @@
 import type { OidcIssuerConfig } from '../config/schema.js';
-import { isLoopbackHost } from '../config/units.js';
+import { isHttpsOrLoopback, parseUrl } from '../common/urls.js';
 import { AuthError, quoteClaim } from './auth-error.js';
 import { describeFetchError, fetchFromIssuer, type FetchFunction } from './issuer-fetch.js';
 
@@ -34,11 +34,11 @@ export async function fetchJwksUri(config: OidcIssuerConfig, fetch: FetchFunctio
         'set identity.oidc[].issuer to exactly the value the issuer publishes (including any trailing slash), or fix discovery_url',
     );
   }
-  const jwksUri = typeof document.jwks_uri === 'string' ? safeUrl(document.jwks_uri) : undefined;
+  const jwksUri = typeof document.jwks_uri === 'string' ? parseUrl(document.jwks_uri) : undefined;
   if (!jwksUri) {
     throw new AuthError('issuer_misconfigured', `the discovery document at ${url} has no usable jwks_uri: the issuer publishes no keys Sluice can read`);
   }
-  if (!(jwksUri.protocol === 'https:' || (jwksUri.protocol === 'http:' && isLoopbackHost(jwksUri.hostname.replace(/^\[|\]$/g, ''))))) {
+  if (!isHttpsOrLoopback(jwksUri)) {
     throw new AuthError(
       'issuer_misconfigured',
       `the discovery document at ${url} publishes keys at ${quoteClaim(document.jwks_uri)}: keys are fetched only over https:// (http:// only for a loopback host)`,
@@ -72,12 +72,4 @@ async function readDocument(response: Response, url: string): Promise<Record<str
     throw new AuthError('issuer_misconfigured', `the discovery document at ${url} is not a JSON object: check discovery_url`);
   }
   return document as Record<string, unknown>;
-}
-
-function safeUrl(input: string): URL | undefined {
-  try {
-    return new URL(input);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,5 +1,5 @@
 // ESLint rule `sluice/layering`: which top-level folder may import what (see docs/architecture.md).
-//   proxy/    the engine: never electron, main/ or renderer/
+//   proxy/    the engine: never electron, main/ or renderer/ (proxy/common/: no Node, only itself)
 //   renderer/ browser code: only proxy/common/ and *types* from proxy/api/; no electron, no node:
 //   main/     Electron glue: anything but renderer/ source
 import { builtinModules } from 'node:module';
@@ -24,12 +24,17 @@ function isElectron(specifier) {
 
 /** Returns a message when `specifier` imported from `file` breaks the layering, else undefined. */
 function violation(file, specifier, typeOnly) {
-  const [layer] = segmentsOf(file);
+  const [layer, area] = segmentsOf(file);
   const relativeImport = specifier.startsWith('.');
   const target = relativeImport ? segmentsOf(resolve(dirname(file), specifier)) : [];
   const [targetLayer, targetArea] = target;
   switch (layer) {
     case 'proxy':
+      if (area === 'common') {
+        // proxy/common runs in the renderer too: no Node APIs, nothing from the rest of the engine.
+        if (!relativeImport && isNodeBuiltin(specifier)) return `proxy/common/ is isomorphic: it must not import the Node module "${specifier}"`;
+        if (relativeImport && !(targetLayer === 'proxy' && targetArea === 'common')) return 'proxy/common/ may import only from proxy/common/';
+      }
       if (isElectron(specifier)) return 'proxy/ is the engine and runs without Electron: it must not import "electron"';
       if (targetLayer === 'main' || targetLayer === 'renderer') return `proxy/ must not import ${targetLayer}/ (the engine sits below the app)`;
       return undefined;

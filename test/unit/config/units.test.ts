@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, isLoopbackHost, parseDuration, parseHostPort, parseSize } from '../../../proxy/config/units.js';
+import { isLoopbackHost } from '../../../proxy/common/urls.js';
+import { formatDuration, parseDuration, parseHostPort, parseSize } from '../../../proxy/config/units.js';
 
 describe('config units', () => {
   it('parses durations into milliseconds, bare numbers as seconds', () => {
@@ -27,7 +28,7 @@ describe('config units', () => {
   });
 
   it('knows loopback hosts', () => {
-    expect(['localhost', '127.0.0.1', '127.1.2.3', '::1'].every(isLoopbackHost)).toBe(true);
+    expect(['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]'].every(isLoopbackHost)).toBe(true);
     expect(['10.0.0.1', '0.0.0.0', 'example.com', '::'].some(isLoopbackHost)).toBe(false);
   });
 });

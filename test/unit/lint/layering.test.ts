@@ -24,6 +24,16 @@ describe('the layering lint rule', () => {
     ]);
   });
 
+  it('keeps proxy/common free of Node and of the rest of the engine, since the renderer imports it', async () => {
+    expect(await layeringErrors('proxy/common/x.ts', "import { createHash } from 'node:crypto';\nexport const h = createHash;\n")).toEqual([
+      expect.stringContaining('proxy/common/ is isomorphic'),
+    ]);
+    expect(await layeringErrors('proxy/common/x.ts', "import { loadConfig } from '../config/load-config.js';\nexport const l = loadConfig;\n")).toEqual([
+      expect.stringContaining('proxy/common/ may import only from proxy/common/'),
+    ]);
+    expect(await layeringErrors('proxy/common/x.ts', "import { parseUrl } from './urls.js';\nexport const p = parseUrl;\n")).toEqual([]);
+  });
+
   it('lets the renderer import proxy/common and only types from proxy/api', async () => {
     expect(await layeringErrors('renderer/app.tsx', "import { canonical } from '../proxy/common/canonical.js';\nexport const c = canonical;\n")).toEqual([]);
     expect(await layeringErrors('renderer/app.tsx', "import type { Api } from '../proxy/api/contract.js';\nexport type A = Api;\n")).toEqual([]);
