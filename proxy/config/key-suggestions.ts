@@ -10,62 +10,40 @@ function defOf(schema: unknown): AnyDef | undefined {
   return (schema as { _zod?: { def?: AnyDef } } | undefined)?._zod?.def;
 }
 
-/** Object schemas reachable from `schema` through wrappers (optional, default, pipe, union...). */
-function objectsIn(schema: unknown, seen = new Set<unknown>()): AnyDef[] {
+const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'nonoptional', 'catch']);
+
+/** The schemas a wrapper, pipe or union stands for; empty for anything else. */
+function innerSchemas(def: AnyDef): unknown[] {
+  if (WRAPPERS.has(def.type)) return [def.innerType];
+  if (def.type === 'pipe') return [def.in, def.out];
+  if (def.type === 'union') return def.options as unknown[];
+  return [];
+}
+
+/** The definitions reachable from `schema` through wrappers, pipes and unions, itself included. */
+function reachableDefs(schema: unknown, seen = new Set<AnyDef>()): AnyDef[] {
   const def = defOf(schema);
   if (!def || seen.has(def)) return [];
   seen.add(def);
-  switch (def.type) {
-    case 'object':
-      return [def];
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'readonly':
-    case 'nonoptional':
-    case 'catch':
-      return objectsIn(def.innerType, seen);
-    case 'pipe':
-      return [...objectsIn(def.in, seen), ...objectsIn(def.out, seen)];
-    case 'union':
-      return (def.options as unknown[]).flatMap((option) => objectsIn(option, seen));
-    default:
-      return [];
-  }
+  return [def, ...innerSchemas(def).flatMap((inner) => reachableDefs(inner, seen))];
 }
 
+/** The schemas for `key` inside whatever `schema` accepts (object field, array element, record value). */
 function childSchemas(schema: unknown, key: string | number): unknown[] {
-  const results: unknown[] = [];
-  const visit = (node: unknown, seen: Set<unknown>): void => {
-    const def = defOf(node);
-    if (!def || seen.has(def)) return;
-    seen.add(def);
-    if (def.type === 'object' && typeof key === 'string') {
-      const child = (def.shape as Record<string, unknown>)[key];
-      if (child) results.push(child);
-    } else if (def.type === 'array' && typeof key === 'number') {
-      results.push(def.element);
-    } else if (def.type === 'record' && typeof key === 'string') {
-      results.push(def.valueType);
-    } else if (['optional', 'nullable', 'default', 'prefault', 'readonly', 'nonoptional', 'catch'].includes(def.type)) {
-      visit(def.innerType, seen);
-    } else if (def.type === 'pipe') {
-      visit(def.in, seen);
-      visit(def.out, seen);
-    } else if (def.type === 'union') {
-      for (const option of def.options as unknown[]) visit(option, seen);
-    }
-  };
-  visit(schema, new Set());
-  return results;
+  return reachableDefs(schema).flatMap((def) => {
+    if (def.type === 'object' && typeof key === 'string') return [(def.shape as Record<string, unknown>)[key]].filter(Boolean);
+    if (def.type === 'array' && typeof key === 'number') return [def.element];
+    if (def.type === 'record' && typeof key === 'string') return [def.valueType];
+    return [];
+  });
 }
 
 /** Every key the schema accepts in the object at `path`. */
 export function knownKeysAt(schema: z.ZodType, path: ConfigPath): string[] {
   let nodes: unknown[] = [schema];
   for (const part of path) nodes = nodes.flatMap((node) => childSchemas(node, part));
-  return [...new Set(nodes.flatMap((node) => objectsIn(node)).flatMap((def) => Object.keys(def.shape as object)))];
+  const objects = nodes.flatMap((node) => reachableDefs(node)).filter((def) => def.type === 'object');
+  return [...new Set(objects.flatMap((def) => Object.keys(def.shape as object)))];
 }
 
 /** The known key nearest to `key` (edit distance at most 2, or a case-insensitive match). */

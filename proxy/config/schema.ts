@@ -318,7 +318,6 @@ function httpUrlAnyHost() {
   });
 }
 
-
 /** Indexes of values that appeared earlier in the list. */
 function duplicates(values: readonly unknown[]): number[] {
   const seen = new Set<unknown>();
