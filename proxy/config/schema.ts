@@ -123,7 +123,7 @@ const roles = z.strictObject({
 
 const postgresUpstream = text('a postgres:// URL').superRefine((input, ctx) => {
   const url = parseUrl(input);
-  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || !url.hostname) {
+  if (!url || !isPostgresUrl(url) || !url.hostname) {
     ctx.addIssue({ code: 'custom', message: 'not a postgres:// URL (postgres://USER@HOST:PORT/DATABASE)' });
   } else if (url.password) {
     // Never echo the URL: it holds the password.
@@ -229,7 +229,7 @@ const approvals = z.strictObject({
 const auditStore = z.union([z.literal('sqlite'), z.instanceof(Secret), text()]).superRefine((store, ctx) => {
   if (store === 'sqlite') return;
   const url = parseUrl(store instanceof Secret ? store.reveal() : store);
-  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
+  if (!url || !isPostgresUrl(url)) {
     ctx.addIssue({ code: 'custom', message: 'must be "sqlite" or a postgres:// URL (a secret reference when it holds a password)' });
   } else if (url.password && !(store instanceof Secret)) {
     ctx.addIssue({ code: 'custom', message: 'holds a password in plain text; use ${env:NAME} or ${file:PATH}' });
@@ -316,6 +316,10 @@ function httpUrlAnyHost() {
       ctx.addIssue({ code: 'custom', message: 'holds credentials; use `inject: { basic: { username, password: ${env:NAME} } }`' });
     }
   });
+}
+
+function isPostgresUrl(url: URL): boolean {
+  return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
 }
 
 /** Indexes of values that appeared earlier in the list. */
