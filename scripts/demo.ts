@@ -1,18 +1,23 @@
-// `npm run demo`: an embedded PostgreSQL, a demo sluice.yaml whose secrets live in files, and
-// a caller token, all under ./.sluice-demo. Later issues put the gateway in front and extend
-// this script to show their features.
+// `npm run demo`: an embedded PostgreSQL with a sample shop schema, a demo sluice.yaml whose
+// secrets live in files, a caller token, and the gateway in front, all under ./.sluice-demo.
+// Later issues extend this script to show their features.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../proxy/config/load-config.js';
+import { startEngine } from '../proxy/engine/engine.js';
+import { createLogger } from '../proxy/engine/logger.js';
 import { Authenticator } from '../proxy/identity/authenticator.js';
 import { createStaticToken, hashToken } from '../proxy/identity/static-tokens.js';
 import { startEmbeddedPostgres } from '../tools/embedded-postgres.js';
+import { loadSampleSchema } from './demo-data.js';
 
 const DEMO_DIR = resolve(process.env.SLUICE_DEMO_DIR ?? '.sluice-demo');
 const PG_PORT = Number(process.env.SLUICE_DEMO_PG_PORT ?? 54329);
+const GATEWAY_PORT = Number(process.env.SLUICE_DEMO_GATEWAY_PORT ?? 6432);
+const DEMO_DATABASE = 'shop';
 
 async function readOrCreate(file: string, make: () => string): Promise<string> {
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
@@ -40,7 +45,7 @@ async function main(): Promise<void> {
       '# Written by `npm run demo`. Secrets are references: the password lives in ./pg-password.',
       'data_dir: ./data',
       'listen:',
-      '  postgres: 127.0.0.1:6432',
+      `  postgres: 127.0.0.1:${GATEWAY_PORT}`,
       '  api: 127.0.0.1:7070',
       'identity:',
       '  tokens:',
@@ -48,7 +53,7 @@ async function main(): Promise<void> {
       'resources:',
       '  - name: demo-db',
       '    type: postgres',
-      `    upstream: postgres://${postgres.server.user}@127.0.0.1:${postgres.server.port}/postgres`,
+      `    upstream: postgres://${postgres.server.user}@127.0.0.1:${postgres.server.port}/${DEMO_DATABASE}`,
       '    password: ${file:pg-password}',
       'policy:',
       '  - { name: ci-read, match: { groups: [ci], resources: [demo-db], kinds: [select] }, effect: allow }',
@@ -59,29 +64,39 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  // Prove the pieces that exist today: the config loads with its secret, the token authenticates,
-  // and the upstream answers with the gateway-held credential.
+  const admin = new pg.Client({ ...postgres.server, database: 'postgres' });
+  await admin.connect();
+  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DEMO_DATABASE]);
+  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DEMO_DATABASE}`);
+  const { rows } = await admin.query<{ version: string }>('SELECT version()');
+  await admin.end();
+  const shop = new pg.Client({ ...postgres.server, database: DEMO_DATABASE });
+  await shop.connect();
+  const counts = await loadSampleSchema(shop);
+  await shop.end();
+
   const { config } = await loadConfig(configFile);
   const identity = await new Authenticator(config.identity).authenticate(callerToken);
-  const resource = config.resources[0];
-  if (resource?.type !== 'postgres' || !resource.password) throw new Error('demo config lost its resource');
-  const client = new pg.Client({ ...postgres.server, database: 'postgres', password: resource.password.reveal() });
-  await client.connect();
-  const { rows } = await client.query<{ version: string }>('SELECT version()');
-  await client.end();
+  const log = createLogger((line) => process.stderr.write(line));
+  const engine = await startEngine(config, { log });
+  const gateway = `127.0.0.1:${engine.postgres?.port ?? GATEWAY_PORT}`;
+  const url = `postgres://demo@${gateway}/demo-db?sslmode=require`;
 
   process.stdout.write(
     [
       '',
       `PostgreSQL is up: ${rows[0]?.version.split(',')[0] ?? 'unknown version'}`,
+      `  sample shop: ${counts.customers} customers (names, emails, phones, cards, notes), ${counts.orders} orders`,
+      `Sluice is in front of it on ${gateway} (resource "demo-db"), recording to ${engine.store.file}`,
       `Config:  ${configFile}  (check it: npm run sluice -- check-config ${configFile})`,
       `Token:   ${callerToken}`,
       `         authenticates as "${identity.subject}" with groups [${identity.groups.join(', ')}]`,
-      `         (try: SLUICE_TOKEN=${callerToken} npm run sluice -- whoami --config ${configFile})`,
       '',
-      'The PostgreSQL gateway (psql through Sluice on 127.0.0.1:6432) lands with its own issue;',
-      'until then the upstream is reachable directly for inspection:',
-      `  psql "postgres://${postgres.server.user}@127.0.0.1:${postgres.server.port}/postgres"   # password in ${join(DEMO_DIR, 'pg-password')}`,
+      'Connect through Sluice (the token is the password; the database password stays with Sluice):',
+      `  PGPASSWORD=${callerToken} psql "${url}" -c 'SELECT full_name, email FROM customers LIMIT 5'`,
+      `  DATABASE_URL=postgres://demo:${callerToken}@${gateway}/demo-db?sslmode=require`,
+      'Then see what was recorded:',
+      `  npm run sluice -- sessions --config ${configFile}`,
       '',
       'Press Ctrl-C to stop.',
       '',
@@ -89,7 +104,8 @@ async function main(): Promise<void> {
   );
 
   const stop = async () => {
-    process.stdout.write('\nStopping PostgreSQL…\n');
+    process.stdout.write('\nStopping the gateway and PostgreSQL…\n');
+    await engine.close();
     await postgres.stop();
     process.exit(0);
   };

@@ -4,6 +4,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
+  /** Ends long-running commands (serve) when aborted; they also stop on SIGTERM / SIGINT. */
+  readonly signal?: AbortSignal;
 }
 
 export const processIo: CliIo = {

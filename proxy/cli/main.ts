@@ -3,18 +3,18 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import { checkConfigCommand } from './commands/check-config.js';
+import { serveCommand } from './commands/serve.js';
+import { sessionsCommand, sessionsShowCommand } from './commands/sessions.js';
 import { tokenCreateCommand } from './commands/token-create.js';
 import { whoamiCommand } from './commands/whoami.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, processIo, UsageError, type CliIo } from './io.js';
 import { packageVersion } from './version.js';
 
-/** The verbs that exist today; `--help` lists exactly these. */
-export const COMMANDS: readonly Command[] = [checkConfigCommand, tokenCreateCommand, whoamiCommand];
+/** The verbs that exist today; `--help` lists exactly these. A sub-verb comes before its parent: the first match runs. */
+export const COMMANDS: readonly Command[] = [checkConfigCommand, serveCommand, sessionsShowCommand, sessionsCommand, tokenCreateCommand, whoamiCommand];
 
 /** Verbs the design promises but that have not landed: say so instead of "unknown command". */
 const PLANNED: Readonly<Record<string, string>> = {
-  serve: 'the PostgreSQL gateway',
-  sessions: 'the PostgreSQL gateway (recording)',
   approvals: 'policy and approvals',
   approve: 'policy and approvals',
   deny: 'policy and approvals',

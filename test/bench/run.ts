@@ -1,8 +1,13 @@
 // `npm run bench`: speed lives here, not in timed tests. Each area adds its benchmarks to the list.
 import { cpus } from 'node:os';
+import { auditBenchmarks } from './audit.bench.js';
 import { identityBenchmarks } from './identity.bench.js';
+import { gatewayTarget } from './gateway.bench.js';
 import { formatResults } from './measure.js';
+import { pgbenchBenchmarks } from './pgbench.bench.js';
 
 process.stdout.write(`Sluice benchmarks — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})\n\n`);
-const results = [...(await identityBenchmarks())];
+const results = [...(await identityBenchmarks()), ...(await auditBenchmarks())];
 process.stdout.write(`${formatResults(results)}\n`);
+
+process.stdout.write(`\n${await pgbenchBenchmarks(async (upstream) => [await gatewayTarget(upstream)])}`);

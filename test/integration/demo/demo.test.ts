@@ -1,33 +1,81 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../../tools/embedded-postgres.js';
+import { findProgram } from '../../helpers/external-program.js';
 import { runCli } from '../../helpers/run-cli.js';
 
 const root = resolve(import.meta.dirname, '../../..');
+const psql = findProgram('psql');
+
+/** Runs `npm run demo`'s script until it prints its ready lines; resolves with them and a stop(). */
+async function startDemo(env: NodeJS.ProcessEnv): Promise<{ stdout: string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('Press Ctrl-C to stop.')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`demo exited with ${code}\n${stdout}\n${stderr}`)));
+  });
+  return {
+    stdout,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
 
 describe('npm run demo', () => {
-  it('starts PostgreSQL, writes a valid config and a working token, twice in a row', async () => {
+  it('starts PostgreSQL with a sample shop and the gateway in front, with lines that work as printed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-demo-'));
-    const env = { ...process.env, SLUICE_DEMO_DIR: dir, SLUICE_DEMO_PG_PORT: String(await freePort()), SLUICE_DEMO_EXIT_WHEN_READY: '1' };
-    const run = () => promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: root, env, timeout: 120_000 });
+    const env = { ...process.env, SLUICE_DEMO_DIR: dir, SLUICE_DEMO_PG_PORT: String(await freePort()), SLUICE_DEMO_GATEWAY_PORT: String(await freePort()) };
 
-    const first = await run();
-    expect(first.stdout).toMatch(/PostgreSQL is up: PostgreSQL 18\./);
-    const token = /^Token: {3}(slu_\S+)$/m.exec(first.stdout)?.[1];
-    expect(first.stdout).toContain('authenticates as "demo" with groups [ci, approvers]');
+    const demo = await startDemo(env);
+    try {
+      expect(demo.stdout).toMatch(/PostgreSQL is up: PostgreSQL 18\./);
+      expect(demo.stdout).toContain('sample shop: 1000 customers');
+      expect(demo.stdout).toContain('authenticates as "demo" with groups [ci, approvers]');
+      const token = /^Token: {3}(slu_\S+)$/m.exec(demo.stdout)?.[1];
+      const databaseUrl = /DATABASE_URL=(\S+)/.exec(demo.stdout)?.[1];
+      expect(token).toBeDefined();
 
-    // A second run reuses the cluster, the password and the token.
-    const second = await run();
-    expect(/^Token: {3}(slu_\S+)$/m.exec(second.stdout)?.[1]).toBe(token);
+      // The printed DATABASE_URL works for a driver, through TLS, with the token as the password.
+      const client = new pg.Client({ connectionString: databaseUrl!.replace('sslmode=require', 'sslmode=no-verify') });
+      await client.connect();
+      const { rows } = await client.query('SELECT count(*)::int AS n FROM customers WHERE card_number IS NOT NULL');
+      expect(rows[0].n).toBe(1000);
+      await client.end();
 
-    const check = await runCli(['check-config', join(dir, 'sluice.yaml')], { env: {} });
-    expect(check.code).toBe(0);
-    expect(check.stdout).toContain('resources: 1 — demo-db (postgres)');
-    const who = await runCli(['whoami', '--config', join(dir, 'sluice.yaml')], { env: { SLUICE_TOKEN: token } });
-    expect(who.stdout).toMatch(/^subject: demo\n/);
+      // And the printed psql line, pasted into a shell.
+      if (psql) {
+        const line = /^ {2}(PGPASSWORD=.*psql .*)$/m.exec(demo.stdout)?.[1];
+        const { stdout } = await promisify(execFile)('sh', ['-c', line!], { env: { ...process.env, PATH: `${join(psql, '..')}:${process.env.PATH}` } });
+        expect(stdout).toMatch(/full_name\s+\|\s+email/);
+        expect(stdout).toContain('(5 rows)');
+      }
+    } finally {
+      expect(await demo.stop()).toBe(0);
+    }
+
+    // A second run reuses the cluster, the data, the password and the token.
+    const second = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: root, env: { ...env, SLUICE_DEMO_EXIT_WHEN_READY: '1' }, timeout: 120_000 });
+    expect(/^Token: {3}(slu_\S+)$/m.exec(second.stdout)?.[1]).toBe(/^Token: {3}(slu_\S+)$/m.exec(demo.stdout)?.[1]);
+    expect(second.stdout).toContain('sample shop: 1000 customers');
+
+    const configFile = join(dir, 'sluice.yaml');
+    expect((await runCli(['check-config', configFile], { env: {} })).stdout).toContain('resources: 1 — demo-db (postgres)');
+    const sessions = await runCli(['sessions', '--config', configFile], { env: {} });
+    expect(sessions.code).toBe(0);
+    expect(sessions.stdout).toContain('demo-db');
   }, 180_000);
 });

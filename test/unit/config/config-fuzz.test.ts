@@ -2,22 +2,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../../proxy/config/load-config.js';
+import { fuzzSeed, prng } from '../../helpers/prng.js';
 
 const EXAMPLE = readFileSync(resolve(import.meta.dirname, '../../../docs/sluice.example.yaml'), 'utf8');
 const ENV = { PROD_DB_PASSWORD: 'x', BILLING_TOKEN: 'y' };
 const NOISE = [':', '-', '{', '}', '[', ']', '"', "'", '#', '&', '*', '!', '|', '>', '${env:', '${file:', '\t', '\n', ' ', 'x', '0', '1e999', 'null', '~', '\u0000', '\u202e'];
-
-/** Small deterministic PRNG so a failure reproduces from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function mutate(text: string, random: () => number): string {
   let out = text;
@@ -40,7 +29,7 @@ function mutate(text: string, random: () => number): string {
 
 describe('config loading under mangled input', () => {
   it('either loads or reports ConfigError issues with paths, for 2,000 mutated files', () => {
-    const random = prng(Number(process.env.SLUICE_FUZZ_SEED ?? 20261125));
+    const random = prng(fuzzSeed(20261125));
     let refused = 0;
     for (let i = 0; i < 2_000; i++) {
       const text = mutate(EXAMPLE, random);

@@ -1,0 +1,184 @@
+import { END_SESSION_SQL, INSERT_SESSION_SQL } from './session-queries.js';
+import { insertEventsParams, insertEventsSql, type EventRow } from './event-queries.js';
+import type { PreparedStatement, SqliteConnection, SqlParams } from './sqlite-connection.js';
+
+// The store's one writer. Writes are queued in memory and committed in batches: one transaction
+// per batch, prepared statements, many event rows per INSERT. A batch is sealed when it holds
+// `maxBatch` writes or `maxDelayMs` after its first write (0: on the next turn of the event
+// loop, so a burst still shares a commit), and batches commit strictly in order. Every write's
+// promise is its batch's commit; it never rejects: a failed batch goes to `report`.
+
+export interface BatchWriterOptions {
+  readonly maxBatch: number;
+  readonly maxDelayMs: number;
+  /** A batch that could not be committed (its writes are lost), or a write after close. */
+  readonly report: (error: Error) => void;
+}
+
+interface Batch {
+  readonly sessions: SqlParams[];
+  readonly events: EventRow[];
+  readonly ends: SqlParams[];
+  size: number;
+  readonly done: Promise<void>;
+  readonly settle: () => void;
+}
+
+/** Event rows per INSERT statement; smaller remainders use the power-of-two sizes below it. */
+const ROWS_PER_INSERT = 256;
+
+export class BatchWriter {
+  private open: Batch | undefined;
+  private readonly sealed: Batch[] = [];
+  private draining = false;
+  private cancelTimer: (() => void) | undefined;
+  private lastDone: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly statements = new Map<string, Promise<PreparedStatement>>();
+  private readonly counts = { eventsWritten: 0, batches: 0, queued: 0 };
+
+  constructor(
+    private readonly db: SqliteConnection,
+    private readonly options: BatchWriterOptions,
+  ) {}
+
+  /** `what` names the write in the report when it cannot be made (built only then). */
+  insertSession(params: SqlParams, what: () => string): Promise<void> {
+    return this.add(what, (batch) => batch.sessions.push(params));
+  }
+
+  insertEvent(row: EventRow): Promise<void> {
+    return this.add(() => `event ${row.seq} (${row.kind}) of session ${row.session_id}`, (batch) => {
+      batch.events.push(row);
+      this.counts.queued++;
+    });
+  }
+
+  endSession(params: SqlParams, what: () => string): Promise<void> {
+    return this.add(what, (batch) => batch.ends.push(params));
+  }
+
+  /** Commits everything queued so far; resolves when it is (or has failed). */
+  flush(): Promise<void> {
+    this.seal();
+    return this.lastDone;
+  }
+
+  /** Flushes, then refuses further writes (they are reported, not thrown) and frees the statements. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+    const statements = await Promise.allSettled(this.statements.values());
+    this.statements.clear();
+    for (const statement of statements) if (statement.status === 'fulfilled') await statement.value.finalize();
+  }
+
+  stats(): { readonly eventsWritten: number; readonly batches: number; readonly queued: number } {
+    return { ...this.counts };
+  }
+
+  private add(what: () => string, put: (batch: Batch) => void): Promise<void> {
+    if (this.closed) {
+      this.options.report(new Error(`the audit store ${this.db.file} is closed: ${what()} was not recorded`));
+      return Promise.resolve();
+    }
+    let batch = this.open;
+    if (!batch) {
+      batch = this.open = newBatch();
+      this.lastDone = batch.done;
+    }
+    put(batch);
+    batch.size++;
+    if (batch.size >= this.options.maxBatch) this.seal();
+    else if (!this.cancelTimer) this.cancelTimer = this.startTimer();
+    return batch.done;
+  }
+
+  private startTimer(): () => void {
+    if (this.options.maxDelayMs > 0) {
+      const timeout = setTimeout(() => this.seal(), this.options.maxDelayMs);
+      return () => clearTimeout(timeout);
+    }
+    const immediate = setImmediate(() => this.seal());
+    return () => clearImmediate(immediate);
+  }
+
+  private seal(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    if (this.open) {
+      this.sealed.push(this.open);
+      this.open = undefined;
+    }
+    if (!this.draining && this.sealed.length > 0) {
+      this.draining = true;
+      void this.drain();
+    }
+  }
+
+  /**
+   * Commits the sealed batches in order. `draining` is cleared in the same synchronous step that
+   * finds the queue empty: a caller resuming from a batch's promise may seal the next batch
+   * before any later microtask runs, and must then start a new drain.
+   */
+  private async drain(): Promise<void> {
+    try {
+      for (let batch = this.sealed.shift(); batch; batch = this.sealed.shift()) await this.write(batch);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async write(batch: Batch): Promise<void> {
+    try {
+      await this.commit(batch);
+      this.counts.eventsWritten += batch.events.length;
+      this.counts.batches++;
+    } catch (error) {
+      await this.db.run('ROLLBACK').catch(() => undefined);
+      const lost = `${batch.events.length} event${batch.events.length === 1 ? '' : 's'}, ${batch.sessions.length} session start(s), ${batch.ends.length} session end(s)`;
+      this.options.report(new Error(`the audit store ${this.db.file} could not commit a batch (${lost} lost): ${(error as Error).message}`, { cause: error }));
+    } finally {
+      this.counts.queued -= batch.events.length;
+      batch.settle();
+    }
+  }
+
+  private async commit(batch: Batch): Promise<void> {
+    // IMMEDIATE: take the write lock up front rather than upgrading from a read lock midway.
+    await this.db.run('BEGIN IMMEDIATE');
+    for (const params of batch.sessions) await (await this.statement(INSERT_SESSION_SQL)).run(params);
+    let at = 0;
+    while (at < batch.events.length) {
+      const rows = chunkSize(batch.events.length - at);
+      await (await this.statement(insertEventsSql(rows))).run(insertEventsParams(batch.events.slice(at, at + rows)));
+      at += rows;
+    }
+    for (const params of batch.ends) await (await this.statement(END_SESSION_SQL)).run(params);
+    await this.db.run('COMMIT');
+  }
+
+  private statement(sql: string): Promise<PreparedStatement> {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      // A failed prepare is retried with the next batch rather than cached.
+      statement.catch(() => this.statements.delete(sql));
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/** The biggest power of two up to ROWS_PER_INSERT that fits in `remaining`. */
+function chunkSize(remaining: number): number {
+  let rows = ROWS_PER_INSERT;
+  while (rows > remaining) rows >>= 1;
+  return rows;
+}
+
+function newBatch(): Batch {
+  let settle!: () => void;
+  const done = new Promise<void>((resolve) => (settle = resolve));
+  return { sessions: [], events: [], ends: [], size: 0, done, settle };
+}

@@ -1,0 +1,5 @@
+import type { Migration } from '../migrate.js';
+import { migration001 } from './001-sessions-and-events.js';
+
+/** Every migration in order; a store's `user_version` is the last one applied. Never edit a shipped one: add the next. */
+export const MIGRATIONS: readonly Migration[] = [migration001];

@@ -1,0 +1,67 @@
+import { formatIssue } from '../../config/load-config.js';
+import { startEngine, type Engine } from '../../engine/engine.js';
+import { createLogger } from '../../engine/logger.js';
+import type { Command } from '../command.js';
+import { configPath, loadConfigOrReport } from '../config-file.js';
+import { EXIT_FAILED, EXIT_OK, type CliIo } from '../io.js';
+
+export const serveCommand: Command = {
+  words: ['serve'],
+  summary: 'run the gateway headless: the configured listeners, recording to the audit store',
+  usage: '[--config FILE] [--log-format text|json]',
+  details: [
+    'Starts the listeners in the config (listen.postgres today) and prints where they',
+    'listen. Logs go to stderr. SIGTERM or SIGINT ends every session (FATAL 57P01, as',
+    'a PostgreSQL shutdown does), flushes the audit store and exits 0.',
+  ],
+  options: { config: { type: 'string', short: 'c' }, 'log-format': { type: 'string' } },
+  async run(args, io) {
+    const file = configPath(args, io);
+    const format = args.values['log-format'] === 'json' ? 'json' : 'text';
+    const loaded = await loadConfigOrReport(file, io);
+    if (!loaded) return EXIT_FAILED;
+    for (const warning of loaded.warnings) io.stderr(`warning: ${formatIssue(file, warning)}\n`);
+    const log = createLogger(io.stderr, format);
+    let engine: Engine;
+    try {
+      engine = await startEngine(loaded.config, { log });
+    } catch (error) {
+      io.stderr(`sluice serve: ${(error as Error).message}\n`);
+      return EXIT_FAILED;
+    }
+    io.stdout(banner(engine, loaded.config.resources.map((resource) => resource.name)));
+    await waitForStop(io);
+    log.info('shutting down', { sessions: engine.postgres?.sessions ?? 0 });
+    await engine.close();
+    log.info('stopped');
+    return EXIT_OK;
+  },
+};
+
+function banner(engine: Engine, resources: readonly string[]): string {
+  const lines = [`sluice serve: audit store ${engine.store.file}`];
+  if (engine.postgres) {
+    const { host, port } = engine.postgres;
+    const tls = engine.postgresTls;
+    const tlsText = tls.mode === 'off' ? 'TLS off' : `TLS ${tls.mode === 'configured' ? 'with the configured certificate' : 'with a self-signed certificate'} (sha256 ${tls.fingerprint256})`;
+    lines.push(`postgres listening on ${host.includes(':') ? `[${host}]` : host}:${port} (${tlsText})`);
+    if (resources[0]) lines.push(`  connect: psql "postgres://ANY@${host.includes(':') ? `[${host}]` : host}:${port}/${resources[0]}"  (password: your token)`);
+  } else {
+    lines.push('no listeners configured (listen.postgres)');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function waitForStop(io: CliIo): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      io.signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    io.signal?.addEventListener('abort', stop);
+  });
+}

@@ -1,0 +1,202 @@
+import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import type { AuditStore, SessionCounters } from '../audit/audit-types.js';
+import type { Logger } from '../engine/logger.js';
+import { isAuthError, type AuthError } from '../identity/auth-error.js';
+import type { Authenticator } from '../identity/authenticator.js';
+import type { Identity } from '../identity/identity.js';
+import { authenticationCleartextPassword, authenticationOk, backendKeyData, errorResponse, negotiateProtocolVersion } from './backend-writer.js';
+import { sendCancel, type CancelRegistry } from './cancel-registry.js';
+import { decodePassword } from './frontend-decode.js';
+import { FrontendCode, describeCode } from './message-codes.js';
+import type { MessageReader, ReaderLimits } from './message-reader.js';
+import { ProtocolError } from './protocol-error.js';
+import { SessionRelay, type RelayEnd } from './session-relay.js';
+import { negotiateStartup } from './startup-negotiation.js';
+import { StatementLog } from './statement-log.js';
+import { connectUpstream, UpstreamError, type UpstreamConnection, type UpstreamTarget } from './upstream-connect.js';
+
+/** What every client session of one listener shares. */
+export interface SessionContext {
+  readonly authenticator: Authenticator;
+  /** Upstream targets by resource name (postgres resources only). */
+  readonly resources: ReadonlyMap<string, UpstreamTarget>;
+  /** The resources an identity may use; a name outside this list is "unknown" to that caller. */
+  readonly resourcesFor: (identity: Identity) => readonly string[];
+  readonly store: AuditStore;
+  readonly cancels: CancelRegistry;
+  readonly log: Logger;
+  readonly tls: SecureContext | undefined;
+  /** Refuse passwords over plaintext (a non-loopback listener without allow_cleartext_without_tls). */
+  readonly requireTls: boolean;
+  readonly clientLimits: ReaderLimits;
+  readonly upstreamLimits: ReaderLimits;
+  /** Live relays, so shutdown can close them. */
+  readonly live: Set<SessionRelay>;
+}
+
+/** PostgreSQL's authentication_timeout: a connection must finish logging in within this. */
+const LOGIN_TIMEOUT_MS = 30_000;
+
+// Startup parameters the gateway decides itself rather than passing upstream.
+const GATEWAY_PARAMETERS = new Set(['user', 'database', 'replication']);
+
+/** Serves one client connection from its first byte to its close. Never throws. */
+export async function serveClient(raw: Socket, ctx: SessionContext): Promise<void> {
+  const clientAddress = `${raw.remoteAddress ?? 'unknown'}:${raw.remotePort ?? 0}`;
+  raw.setNoDelay(true);
+  raw.on('error', () => {});
+  const timer = setTimeout(() => raw.destroy(), LOGIN_TIMEOUT_MS);
+  let socket: Socket = raw;
+  try {
+    const startup = await negotiateStartup(raw, {
+      tls: ctx.tls,
+      limits: ctx.clientLimits,
+      onCancel: (processId, secretKey) => {
+        raw.destroy();
+        const target = ctx.cancels.lookup(processId, secretKey);
+        if (target) void sendCancel(target);
+        else ctx.log.warn('cancel request with an unknown key ignored', { client: clientAddress });
+      },
+    });
+    if (!startup) return;
+    socket = startup.socket;
+    socket.on('error', () => {});
+    const { parameters, queue } = startup;
+    if (parameters.has('replication')) throw new LoginRefusal('0A000', 'replication connections are not supported through Sluice');
+    const unsupported = [...parameters.keys()].filter((name) => name.startsWith('_pq_.'));
+    if (startup.minor > 0 || unsupported.length > 0) socket.write(negotiateProtocolVersion(unsupported));
+    if (ctx.requireTls && !startup.tls) {
+      throw new LoginRefusal('28000', 'this Sluice listener accepts credentials only over TLS', 'connect with sslmode=require (or verify-full)');
+    }
+
+    socket.write(authenticationCleartextPassword());
+    const reply = await queue.next();
+    if (reply.code !== FrontendCode.Password) throw new ProtocolError(`expected a password message, got ${describeCode(reply.code)}`);
+    const identity = await authenticate(ctx, decodePassword(reply), clientAddress);
+
+    const resourceName = parameters.get('database') ?? parameters.get('user') ?? '';
+    const allowed = ctx.resourcesFor(identity);
+    const target = ctx.resources.get(resourceName);
+    if (!target || !allowed.includes(resourceName)) {
+      throw new LoginRefusal('3D000', `resource "${resourceName}" does not exist or you may not use it`, allowed.length > 0 ? `your resources: ${allowed.join(', ')}` : 'no PostgreSQL resource is open to you; ask an administrator');
+    }
+    if (ctx.store.failure) throw new LoginRefusal('58030', 'the audit store is failing, so Sluice refuses sessions it cannot record', 'an operator must check the gateway log');
+
+    const forwarded = Object.fromEntries([...parameters].filter(([name]) => !GATEWAY_PARAMETERS.has(name) && !name.startsWith('_pq_.')));
+    const upstream = await connectUpstream(target, forwarded, ctx.upstreamLimits).catch((error: unknown) => {
+      if (error instanceof UpstreamError) {
+        ctx.log.error('upstream login failed', { resource: resourceName, reason: error.message });
+        throw new LoginRefusal(error.sqlstate, error.message);
+      }
+      throw error;
+    });
+    clearTimeout(timer);
+    startRelay({ ctx, socket, reader: queue.detach(), upstream, identity, resourceName, clientAddress, application: parameters.get('application_name') ?? null, target });
+  } catch (error) {
+    clearTimeout(timer);
+    refuse(socket, ctx, clientAddress, error);
+  }
+}
+
+function startRelay(args: {
+  ctx: SessionContext;
+  socket: Socket;
+  reader: MessageReader;
+  upstream: UpstreamConnection;
+  identity: Identity;
+  resourceName: string;
+  clientAddress: string;
+  application: string | null;
+  target: UpstreamTarget;
+}): void {
+  const { ctx, socket, upstream, identity, resourceName, target } = args;
+  const recording = ctx.store.beginSession({
+    resource: resourceName,
+    protocol: 'postgres',
+    identity: { subject: identity.subject, issuer: identity.issuer, method: identity.method, groups: identity.groups },
+    clientAddress: args.clientAddress,
+    application: args.application,
+  });
+  const counters: SessionCounters = { statements: 0, errors: 0, rows: 0 };
+  const cancelKey = ctx.cancels.register({ host: target.host, port: target.port, processId: upstream.processId, secretKey: upstream.secretKey });
+  const log = new StatementLog((statement) => {
+    counters.statements++;
+    counters.rows += statement.rows;
+    if (statement.outcome === 'error') counters.errors++;
+    void recording.event('query', statement);
+  });
+  const relay: SessionRelay = new SessionRelay(
+    { socket, reader: args.reader },
+    { socket: upstream.socket, reader: upstream.reader },
+    {
+      resource: resourceName,
+      log,
+      parameters: new Map(upstream.parameters),
+      onAbandoned: () => void sendCancel({ host: target.host, port: target.port, processId: upstream.processId, secretKey: upstream.secretKey }),
+      onEnd: (end: RelayEnd) => {
+        ctx.live.delete(relay);
+        cancelKey.release();
+        if (end.status === 'aborted') void recording.event('error', { source: end.source, code: end.sqlstate, message: end.reason });
+        void recording.end(end.status, counters);
+        ctx.log.info('session ended', { session: recording.id, resource: resourceName, subject: identity.subject, reason: end.reason, statements: counters.statements });
+      },
+    },
+  );
+  ctx.live.add(relay);
+  // The client sees the upstream's own ParameterStatus and ReadyForQuery bytes, but the
+  // gateway's authentication and cancel key.
+  socket.cork();
+  socket.write(authenticationOk());
+  for (const frame of upstream.parameterFrames) socket.write(frame.buffer.subarray(frame.start, frame.end));
+  socket.write(backendKeyData(cancelKey.processId, cancelKey.secretKey));
+  socket.write(upstream.readyFrame.buffer.subarray(upstream.readyFrame.start, upstream.readyFrame.end));
+  socket.uncork();
+  ctx.log.info('session started', { session: recording.id, resource: resourceName, subject: identity.subject, client: args.clientAddress });
+  relay.start();
+}
+
+async function authenticate(ctx: SessionContext, credential: string, clientAddress: string): Promise<Identity> {
+  try {
+    return await ctx.authenticator.authenticate(credential);
+  } catch (error) {
+    if (!isAuthError(error)) throw error;
+    ctx.log.warn('authentication refused', { client: clientAddress, code: error.code, reason: error.message });
+    throw authRefusal(error);
+  }
+}
+
+function authRefusal(error: AuthError): LoginRefusal {
+  if (error.code === 'issuer_unreachable') {
+    return new LoginRefusal('08004', 'the identity provider cannot be reached to verify your token', 'try again in a moment');
+  }
+  // 28P01 is what drivers map to "wrong password"; the reason says which check failed, never the credential.
+  return new LoginRefusal('28P01', `authentication failed: ${error.message}`);
+}
+
+/** A login the gateway refuses, with the SQLSTATE and words the client sees. */
+class LoginRefusal extends Error {
+  constructor(
+    readonly sqlstate: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+function refuse(socket: Socket, ctx: SessionContext, clientAddress: string, error: unknown): void {
+  if (socket.destroyed) return;
+  let fields: { code: string; message: string; hint?: string };
+  if (error instanceof LoginRefusal) {
+    fields = { code: error.sqlstate, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
+  } else if (error instanceof ProtocolError) {
+    fields = { code: error.sqlstate, message: error.message };
+    ctx.log.warn('client broke the protocol during login', { client: clientAddress, reason: error.message });
+  } else {
+    // A closed socket mid-login lands here too; there is nobody left to tell.
+    fields = { code: 'XX000', message: 'internal error in the gateway during login' };
+    ctx.log.error('login failed', { client: clientAddress, reason: (error as Error).message });
+  }
+  socket.end(errorResponse({ severity: 'FATAL', ...fields }));
+}

@@ -1,0 +1,154 @@
+import type { Frame } from './message-reader.js';
+import { describeCode, StartupCode } from './message-codes.js';
+import { ProtocolError } from './protocol-error.js';
+
+// Decoders for the client messages the engine inspects. Each reads one complete frame and
+// throws ProtocolError on anything malformed; the relay still forwards the original bytes.
+
+/** Reads a frame's body with bounds checks: a short or lying message is a ProtocolError, never a crash. */
+class BodyReader {
+  #at: number;
+
+  constructor(
+    private readonly frame: Frame,
+    private readonly what: string,
+  ) {
+    this.#at = frame.start + (frame.code === 0 ? 4 : 5);
+  }
+
+  int16(): number {
+    this.#need(2);
+    const value = this.frame.buffer.readInt16BE(this.#at);
+    this.#at += 2;
+    return value;
+  }
+
+  int32(): number {
+    this.#need(4);
+    const value = this.frame.buffer.readInt32BE(this.#at);
+    this.#at += 4;
+    return value;
+  }
+
+  cstring(): string {
+    const nul = this.frame.buffer.indexOf(0, this.#at);
+    if (nul < 0 || nul >= this.frame.end) throw this.#malformed('a string is not terminated');
+    const value = this.frame.buffer.toString('utf8', this.#at, nul);
+    this.#at = nul + 1;
+    return value;
+  }
+
+  bytes(length: number): Buffer {
+    this.#need(length);
+    const value = this.frame.buffer.subarray(this.#at, this.#at + length);
+    this.#at += length;
+    return value;
+  }
+
+  get remaining(): number {
+    return this.frame.end - this.#at;
+  }
+
+  #need(bytes: number): void {
+    if (bytes < 0 || this.#at + bytes > this.frame.end) throw this.#malformed('it is shorter than its contents');
+  }
+
+  #malformed(reason: string): ProtocolError {
+    return new ProtocolError(`malformed ${this.what} message: ${reason}`);
+  }
+}
+
+export type StartupPacket =
+  | { readonly kind: 'ssl' }
+  | { readonly kind: 'gssenc' }
+  | { readonly kind: 'cancel'; readonly processId: number; readonly secretKey: number }
+  | { readonly kind: 'startup'; readonly minor: number; readonly parameters: ReadonlyMap<string, string> };
+
+export function decodeStartup(frame: Frame): StartupPacket {
+  const body = new BodyReader(frame, 'startup');
+  const code = body.int32();
+  switch (code) {
+    case StartupCode.SslRequest:
+      return { kind: 'ssl' };
+    case StartupCode.GssEncRequest:
+      return { kind: 'gssenc' };
+    case StartupCode.CancelRequest:
+      return { kind: 'cancel', processId: body.int32(), secretKey: body.int32() };
+  }
+  const major = code >>> 16;
+  if (major !== 3) throw new ProtocolError(`unsupported frontend protocol ${major}.${code & 0xffff}: Sluice speaks 3.0`, '0A000');
+  const parameters = new Map<string, string>();
+  for (;;) {
+    const name = body.cstring();
+    if (name === '') break;
+    if (parameters.has(name)) throw new ProtocolError(`startup parameter "${name}" given twice`);
+    parameters.set(name, body.cstring());
+  }
+  if (body.remaining !== 0) throw new ProtocolError('malformed startup message: bytes after the parameter list');
+  return { kind: 'startup', minor: code & 0xffff, parameters };
+}
+
+export function decodePassword(frame: Frame): string {
+  return new BodyReader(frame, 'password').cstring();
+}
+
+export function decodeQuery(frame: Frame): string {
+  return new BodyReader(frame, 'Query').cstring();
+}
+
+export interface ParseMessage {
+  readonly statement: string;
+  readonly text: string;
+}
+
+export function decodeParse(frame: Frame): ParseMessage {
+  const body = new BodyReader(frame, 'Parse');
+  return { statement: body.cstring(), text: body.cstring() };
+}
+
+/** A bound parameter: text as sent; binary values stay bytes (the recorder decides how to show them). */
+export type BoundValue = string | Buffer | null;
+
+export interface BindMessage {
+  readonly portal: string;
+  readonly statement: string;
+  readonly values: readonly BoundValue[];
+}
+
+export function decodeBind(frame: Frame): BindMessage {
+  const body = new BodyReader(frame, 'Bind');
+  const portal = body.cstring();
+  const statement = body.cstring();
+  const formatCount = body.int16();
+  const formats: number[] = [];
+  for (let i = 0; i < formatCount; i++) formats.push(body.int16());
+  const valueCount = body.int16();
+  if (formatCount > 1 && formatCount !== valueCount) {
+    throw new ProtocolError(`malformed Bind message: ${formatCount} parameter formats for ${valueCount} parameters`);
+  }
+  const values: BoundValue[] = [];
+  for (let i = 0; i < valueCount; i++) {
+    const length = body.int32();
+    if (length === -1) {
+      values.push(null);
+      continue;
+    }
+    const bytes = body.bytes(length);
+    const format = formatCount === 0 ? 0 : formatCount === 1 ? formats[0]! : formats[i]!;
+    values.push(format === 0 ? bytes.toString('utf8') : Buffer.from(bytes));
+  }
+  return { portal, statement, values };
+}
+
+export function decodeExecute(frame: Frame): { readonly portal: string; readonly maxRows: number } {
+  const body = new BodyReader(frame, 'Execute');
+  return { portal: body.cstring(), maxRows: body.int32() };
+}
+
+/** Close and Describe share a shape: 'S' (statement) or 'P' (portal), then a name. */
+export function decodeTarget(frame: Frame): { readonly target: 'statement' | 'portal'; readonly name: string } {
+  const body = new BodyReader(frame, describeCode(frame.code));
+  const kind = body.bytes(1)[0];
+  if (kind !== 0x53 && kind !== 0x50) throw new ProtocolError(`malformed ${describeCode(frame.code)} message: target must be 'S' or 'P'`);
+  return { target: kind === 0x53 ? 'statement' : 'portal', name: body.cstring() };
+}

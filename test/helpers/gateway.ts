@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../../proxy/config/load-config.js';
+import { startEngine, type Engine } from '../../proxy/engine/engine.js';
+import { createLogger } from '../../proxy/engine/logger.js';
+import { createStaticToken, hashToken } from '../../proxy/identity/static-tokens.js';
+import type { TestDatabase } from './postgres.js';
+
+export interface TestGateway {
+  readonly engine: Engine;
+  readonly host: string;
+  readonly port: number;
+  readonly dir: string;
+  readonly configFile: string;
+  /** The caller token (group `ci`). */
+  readonly token: string;
+  /** A valid token whose groups open no resource. */
+  readonly outsiderToken: string;
+  /** The resource name in front of the test database. */
+  readonly resource: string;
+  /** Everything the gateway logged. */
+  readonly logs: string[];
+  /** node-postgres settings that reach the test database through the gateway. */
+  clientConfig(overrides?: pg.ClientConfig): pg.ClientConfig;
+  /** A libpq URL (psql, pgbench); the token goes in PGPASSWORD. */
+  readonly url: string;
+  connect(overrides?: pg.ClientConfig): Promise<pg.Client>;
+  close(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  /** Extra YAML appended under `listen:` (e.g. "  allow_cleartext_without_tls: true"). */
+  readonly tls?: 'auto' | 'off';
+  /** Password the gateway holds for the upstream (default: the test database's). */
+  readonly upstreamPassword?: string;
+  /** Override the upstream address (e.g. a tap proxy in front of PostgreSQL). */
+  readonly upstream?: { readonly host: string; readonly port: number };
+  readonly durability?: 'strict' | 'batched';
+  /** Upstream login user (default: the test database's owner). */
+  readonly upstreamUser?: string;
+  /** Listener address (default 127.0.0.1). */
+  readonly listenHost?: string;
+}
+
+export interface GatewayConfigFile {
+  readonly dir: string;
+  readonly configFile: string;
+  readonly token: string;
+  readonly outsiderToken: string;
+  readonly resource: string;
+}
+
+/**
+ * Writes a gateway config in front of a test database into a fresh directory. The upstream
+ * password lives in a file referenced as ${file:…}, as an operator would configure it.
+ */
+export async function writeGatewayConfig(db: TestDatabase, options: TestGatewayOptions = {}): Promise<GatewayConfigFile> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-gw-'));
+  await chmod(dir, 0o700);
+  const { token } = createStaticToken();
+  const outsiderToken = createStaticToken().token;
+  await writeFile(join(dir, 'upstream-password'), options.upstreamPassword ?? db.password, { mode: 0o600 });
+  const upstream = options.upstream ?? { host: db.host, port: db.port };
+  const resource = 'testdb';
+  const configFile = join(dir, 'sluice.yaml');
+  await writeFile(
+    configFile,
+    [
+      'data_dir: ./data',
+      'listen:',
+      `  postgres: { address: "${options.listenHost ?? '127.0.0.1'}:0", tls: ${options.tls ?? 'auto'} }`,
+      'identity:',
+      '  tokens:',
+      `    - { name: ci-job, sha256: "${hashToken(token)}", groups: [ci] }`,
+      `    - { name: outsider, sha256: "${hashToken(outsiderToken)}", groups: [nobody] }`,
+      'resources:',
+      `  - name: ${resource}`,
+      '    type: postgres',
+      `    upstream: postgres://${options.upstreamUser ?? db.user}@${upstream.host}:${upstream.port}/${db.database}`,
+      '    password: ${file:upstream-password}',
+      '    sslmode: disable',
+      `  - name: other-db`,
+      '    type: postgres',
+      `    upstream: postgres://${db.user}@${upstream.host}:${upstream.port}/${db.database}`,
+      '    password: ${file:upstream-password}',
+      'policy:',
+      `  - { name: ci-all, match: { groups: [ci], resources: [${resource}] }, effect: allow }`,
+      `audit: { durability: ${options.durability ?? 'batched'} }`,
+      '',
+    ].join('\n'),
+  );
+  return { dir, configFile, token, outsiderToken, resource };
+}
+
+/** A real gateway (config file, engine, SQLite store) in front of a test database, in this process. */
+export async function startTestGateway(db: TestDatabase, options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const { dir, configFile, token, outsiderToken, resource } = await writeGatewayConfig(db, options);
+  const logs: string[] = [];
+  const { config } = await loadConfig(configFile, { env: {} });
+  const engine = await startEngine(config, { log: createLogger((line) => logs.push(line)) });
+  const listener = engine.postgres!;
+  const host = listener.host === '0.0.0.0' ? '127.0.0.1' : listener.host;
+  const clientConfig = (overrides: pg.ClientConfig = {}): pg.ClientConfig => ({
+    host,
+    port: listener.port,
+    user: 'ci',
+    password: token,
+    database: resource,
+    ...overrides,
+  });
+  return {
+    engine,
+    host,
+    port: listener.port,
+    dir,
+    configFile,
+    token,
+    outsiderToken,
+    resource,
+    logs,
+    clientConfig,
+    url: `postgres://ci@${host}:${listener.port}/${resource}`,
+    async connect(overrides) {
+      const client = new pg.Client(clientConfig(overrides));
+      await client.connect();
+      return client;
+    },
+    async close() {
+      await engine.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A password no test could guess or find by accident: the canary searched for in every output. */
+export function canaryPassword(): string {
+  return `canary-${randomBytes(12).toString('hex')}`;
+}
