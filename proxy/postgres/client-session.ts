@@ -9,7 +9,7 @@ import { authenticationCleartextPassword, authenticationOk, backendKeyData, erro
 import { sendCancel, type CancelRegistry } from './cancel-registry.js';
 import { decodePassword } from './frontend-decode.js';
 import { FrontendCode, describeCode } from './message-codes.js';
-import type { MessageReader, ReaderLimits } from './message-reader.js';
+import { LOGIN_LIMITS, type MessageReader, type ReaderLimits } from './message-reader.js';
 import { ProtocolError } from './protocol-error.js';
 import { SessionRelay, type RelayEnd } from './session-relay.js';
 import { negotiateStartup } from './startup-negotiation.js';
@@ -51,7 +51,7 @@ export async function serveClient(raw: Socket, ctx: SessionContext): Promise<voi
   try {
     const startup = await negotiateStartup(raw, {
       tls: ctx.tls,
-      limits: ctx.clientLimits,
+      limits: LOGIN_LIMITS,
       onCancel: (processId, secretKey) => {
         raw.destroy();
         const target = ctx.cancels.lookup(processId, secretKey);
@@ -74,6 +74,7 @@ export async function serveClient(raw: Socket, ctx: SessionContext): Promise<voi
     const reply = await queue.next();
     if (reply.code !== FrontendCode.Password) throw new ProtocolError(`expected a password message, got ${describeCode(reply.code)}`);
     const identity = await authenticate(ctx, decodePassword(reply), clientAddress);
+    queue.reader.useLimits(ctx.clientLimits);
 
     const resourceName = parameters.get('database') ?? parameters.get('user') ?? '';
     const allowed = ctx.resourcesFor(identity);
@@ -137,6 +138,7 @@ function startRelay(args: {
       onEnd: (end: RelayEnd) => {
         ctx.live.delete(relay);
         cancelKey.release();
+        log.abandon();
         if (end.status === 'aborted') void recording.event('error', { source: end.source, code: end.sqlstate, message: end.reason });
         void recording.end(end.status, counters);
         ctx.log.info('session ended', { session: recording.id, resource: resourceName, subject: identity.subject, reason: end.reason, statements: counters.statements });

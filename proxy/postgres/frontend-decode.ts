@@ -1,62 +1,10 @@
 import type { Frame } from './message-reader.js';
 import { describeCode, StartupCode } from './message-codes.js';
 import { ProtocolError } from './protocol-error.js';
+import { BodyReader } from './body-reader.js';
 
 // Decoders for the client messages the engine inspects. Each reads one complete frame and
 // throws ProtocolError on anything malformed; the relay still forwards the original bytes.
-
-/** Reads a frame's body with bounds checks: a short or lying message is a ProtocolError, never a crash. */
-class BodyReader {
-  #at: number;
-
-  constructor(
-    private readonly frame: Frame,
-    private readonly what: string,
-  ) {
-    this.#at = frame.start + (frame.code === 0 ? 4 : 5);
-  }
-
-  int16(): number {
-    this.#need(2);
-    const value = this.frame.buffer.readInt16BE(this.#at);
-    this.#at += 2;
-    return value;
-  }
-
-  int32(): number {
-    this.#need(4);
-    const value = this.frame.buffer.readInt32BE(this.#at);
-    this.#at += 4;
-    return value;
-  }
-
-  cstring(): string {
-    const nul = this.frame.buffer.indexOf(0, this.#at);
-    if (nul < 0 || nul >= this.frame.end) throw this.#malformed('a string is not terminated');
-    const value = this.frame.buffer.toString('utf8', this.#at, nul);
-    this.#at = nul + 1;
-    return value;
-  }
-
-  bytes(length: number): Buffer {
-    this.#need(length);
-    const value = this.frame.buffer.subarray(this.#at, this.#at + length);
-    this.#at += length;
-    return value;
-  }
-
-  get remaining(): number {
-    return this.frame.end - this.#at;
-  }
-
-  #need(bytes: number): void {
-    if (bytes < 0 || this.#at + bytes > this.frame.end) throw this.#malformed('it is shorter than its contents');
-  }
-
-  #malformed(reason: string): ProtocolError {
-    return new ProtocolError(`malformed ${this.what} message: ${reason}`);
-  }
-}
 
 export type StartupPacket =
   | { readonly kind: 'ssl' }
@@ -119,10 +67,11 @@ export function decodeBind(frame: Frame): BindMessage {
   const body = new BodyReader(frame, 'Bind');
   const portal = body.cstring();
   const statement = body.cstring();
-  const formatCount = body.int16();
+  // Counts are unsigned 16-bit, as PostgreSQL reads them: up to 65,535 parameters.
+  const formatCount = body.uint16();
   const formats: number[] = [];
   for (let i = 0; i < formatCount; i++) formats.push(body.int16());
-  const valueCount = body.int16();
+  const valueCount = body.uint16();
   if (formatCount > 1 && formatCount !== valueCount) {
     throw new ProtocolError(`malformed Bind message: ${formatCount} parameter formats for ${valueCount} parameters`);
   }

@@ -28,6 +28,12 @@ export const MAX_STARTUP_PACKET = 10_000;
  */
 export const CLIENT_LIMITS: ReaderLimits = { maxMessage: 64 * 1024 * 1024, maxStartup: MAX_STARTUP_PACKET };
 
+/**
+ * Before a client has authenticated: enough for a password message carrying a JWT, and no more,
+ * so an anonymous connection cannot make the gateway reserve a large buffer.
+ */
+export const LOGIN_LIMITS: ReaderLimits = { maxMessage: 64 * 1024, maxStartup: MAX_STARTUP_PACKET };
+
 /** The upstream: PostgreSQL's own ceiling for one message (a DataRow holding a 1 GB value). */
 export const UPSTREAM_LIMITS: ReaderLimits = { maxMessage: 0x3fffffff + 1, maxStartup: MAX_STARTUP_PACKET };
 
@@ -44,13 +50,20 @@ export class MessageReader {
   #buffer: Buffer = EMPTY;
   #offset = 0;
   #length = 0;
+  /** Chunks received after a message that filled its assembly buffer, not yet merged. */
+  readonly #rest: Buffer[] = [];
   #startup: boolean;
 
   constructor(
-    private readonly limits: ReaderLimits,
+    private limits: ReaderLimits,
     options: { readonly startup?: boolean } = {},
   ) {
     this.#startup = options.startup ?? false;
+  }
+
+  /** Changes the caps for the messages still to come (e.g. once a client has logged in). */
+  useLimits(limits: ReaderLimits): void {
+    this.limits = limits;
   }
 
   /** The next packet has no type byte (the startup phase, again after an SSLRequest). */
@@ -60,11 +73,31 @@ export class MessageReader {
 
   /** Bytes received but not yet returned as frames. */
   get buffered(): number {
-    return this.#length - this.#offset;
+    return this.#rest.reduce((sum, chunk) => sum + chunk.length, this.#length - this.#offset);
   }
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
+    if (this.#rest.length > 0) this.#rest.push(chunk);
+    else this.#append(chunk);
+  }
+
+  /** The next complete frame, or undefined until more bytes arrive. Throws ProtocolError. */
+  next(): Frame | undefined {
+    for (;;) {
+      const frame = this.#frameAtCursor();
+      if (frame || this.#rest.length === 0) return frame;
+      if (this.#offset === this.#length) {
+        this.#buffer = this.#rest.shift()!;
+        this.#offset = 0;
+        this.#length = this.#buffer.length;
+      } else {
+        for (const chunk of this.#rest.splice(0)) this.push(chunk);
+      }
+    }
+  }
+
+  #append(chunk: Buffer): void {
     const leftover = this.#length - this.#offset;
     if (leftover === 0) {
       this.#buffer = chunk;
@@ -72,24 +105,24 @@ export class MessageReader {
       this.#length = chunk.length;
       return;
     }
-    if (this.#buffer.length - this.#length >= chunk.length) {
-      // Room after the partial message in a buffer this reader allocated: bytes past #length
-      // were never handed out, so appending in place is safe.
-      chunk.copy(this.#buffer, this.#length);
-      this.#length += chunk.length;
-      return;
+    const pending = this.#pendingMessageLength();
+    // Only the bytes that complete the pending message are copied into its buffer; the rest of
+    // the chunk waits in #rest, so a large message is never copied twice.
+    const take = pending === undefined ? chunk.length : Math.min(chunk.length, pending - leftover);
+    if (this.#buffer.length - this.#length < take) {
+      const next = Buffer.allocUnsafe(Math.max(leftover + take, pending ?? 0));
+      this.#buffer.copy(next, 0, this.#offset, this.#length);
+      this.#buffer = next;
+      this.#offset = 0;
+      this.#length = leftover;
     }
-    const needed = Math.max(leftover + chunk.length, this.#pendingMessageLength() ?? 0);
-    const next = Buffer.allocUnsafe(needed);
-    this.#buffer.copy(next, 0, this.#offset, this.#length);
-    chunk.copy(next, leftover);
-    this.#buffer = next;
-    this.#offset = 0;
-    this.#length = leftover + chunk.length;
+    // Bytes past #length in a buffer this reader allocated were never handed out: safe to fill.
+    chunk.copy(this.#buffer, this.#length, 0, take);
+    this.#length += take;
+    if (take < chunk.length) this.#rest.push(chunk.subarray(take));
   }
 
-  /** The next complete frame, or undefined until more bytes arrive. Throws ProtocolError. */
-  next(): Frame | undefined {
+  #frameAtCursor(): Frame | undefined {
     const header = this.#startup ? 4 : 5;
     const available = this.#length - this.#offset;
     if (available < header) return undefined;

@@ -70,10 +70,23 @@ async function saltedPassword(password: string, salt: string, iterations: number
   const key = createHash('sha256').update(`${password}\0${salt}\0${iterations}`).digest('base64');
   const cached = saltedCache.get(key);
   if (cached) return cached;
-  const salted = await pbkdf2Async(password.normalize('NFKC'), Buffer.from(salt, 'base64'), iterations, 32, 'sha256');
+  const salted = await pbkdf2Async(saslPrep(password), Buffer.from(salt, 'base64'), iterations, 32, 'sha256');
   if (saltedCache.size >= SALTED_CACHE_LIMIT) saltedCache.delete(saltedCache.keys().next().value!);
   saltedCache.set(key, salted);
   return salted;
+}
+
+// RFC 4013 mapping as PostgreSQL's pg_saslprep applies it: non-ASCII spaces become a space,
+// characters "commonly mapped to nothing" are dropped, then NFKC. (PostgreSQL also falls back to
+// the raw password when it holds prohibited characters; such passwords are not supported here.)
+const NON_ASCII_SPACE = /[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000]/g;
+// An alternation, not a class: combining marks in a class read as one misleading character.
+const MAPPED_TO_NOTHING = /\u00ad|\u034f|\u1806|[\u180b-\u180d]|[\u200b-\u200d]|\u2060|[\ufe00-\ufe0f]|\ufeff/g;
+
+export function saslPrep(password: string): string {
+  // eslint-disable-next-line no-control-regex -- the ASCII fast path, as in PostgreSQL
+  if (/^[\x00-\x7f]*$/.test(password)) return password;
+  return password.replace(NON_ASCII_SPACE, ' ').replace(MAPPED_TO_NOTHING, '').normalize('NFKC');
 }
 
 function hmac(key: Buffer, text: string): Buffer {

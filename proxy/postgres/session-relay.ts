@@ -1,9 +1,7 @@
 import type { Socket } from 'node:net';
-import { commandTag, decodeBackend } from './backend-decode.js';
 import { errorResponse } from './backend-writer.js';
+import { observeClientFrame, observeServerFrame } from './frame-observers.js';
 import { FrameWriter } from './frame-writer.js';
-import { decodeBind, decodeExecute, decodeParse, decodeQuery, decodeTarget } from './frontend-decode.js';
-import { BackendCode, describeCode, FrontendCode } from './message-codes.js';
 import type { Frame, MessageReader } from './message-reader.js';
 import { ProtocolError } from './protocol-error.js';
 import type { StatementLog } from './statement-log.js';
@@ -75,54 +73,12 @@ export class SessionRelay {
 
   #fromClient(chunk: Buffer): void {
     if (this.#ended) return;
-    const { log } = this.options;
     try {
       const reader = this.client.reader;
       reader.push(chunk);
       let frame: Frame | undefined;
       while ((frame = reader.next())) {
-        switch (frame.code) {
-          case FrontendCode.Query:
-            log.query(decodeQuery(frame));
-            break;
-          case FrontendCode.Parse: {
-            const parse = decodeParse(frame);
-            log.parse(parse.statement, parse.text);
-            break;
-          }
-          case FrontendCode.Bind: {
-            const bind = decodeBind(frame);
-            log.bind(bind.portal, bind.statement, bind.values);
-            break;
-          }
-          case FrontendCode.Execute:
-            log.execute(decodeExecute(frame).portal);
-            break;
-          case FrontendCode.Close: {
-            const close = decodeTarget(frame);
-            log.close(close.target, close.name);
-            break;
-          }
-          case FrontendCode.Sync:
-            log.sync();
-            break;
-          case FrontendCode.FunctionCall:
-            log.query('-- fast-path function call');
-            break;
-          case FrontendCode.Terminate:
-            this.#terminated = true;
-            break;
-          case FrontendCode.Describe:
-            decodeTarget(frame);
-            break;
-          case FrontendCode.Flush:
-          case FrontendCode.CopyData:
-          case FrontendCode.CopyDone:
-          case FrontendCode.CopyFail:
-            break;
-          default:
-            throw new ProtocolError(`unexpected ${describeCode(frame.code)} message from the client`);
-        }
+        if (observeClientFrame(this.options.log, frame).terminate) this.#terminated = true;
         this.#toUpstream.forward(frame);
       }
     } catch (error) {
@@ -136,44 +92,12 @@ export class SessionRelay {
 
   #fromUpstream(chunk: Buffer): void {
     if (this.#ended) return;
-    const { log } = this.options;
     try {
       const reader = this.upstream.reader;
       reader.push(chunk);
       let frame: Frame | undefined;
       while ((frame = reader.next())) {
-        switch (frame.code) {
-          case BackendCode.DataRow:
-            log.dataRow();
-            break;
-          case BackendCode.CommandComplete:
-            log.commandComplete(commandTag(frame));
-            break;
-          case BackendCode.EmptyQueryResponse:
-          case BackendCode.PortalSuspended:
-            log.completeWithoutTag();
-            break;
-          case BackendCode.ErrorResponse: {
-            const error = decodeBackend(frame) as unknown as { code?: string; message?: string };
-            log.error(error.code ?? 'XX000', error.message ?? '');
-            break;
-          }
-          case BackendCode.ReadyForQuery:
-            log.readyForQuery();
-            break;
-          case BackendCode.ParameterStatus: {
-            const status = decodeBackend(frame) as unknown as { parameterName: string; parameterValue: string };
-            this.options.parameters.set(status.parameterName, status.parameterValue);
-            break;
-          }
-          case BackendCode.Authentication:
-          case BackendCode.BackendKeyData:
-          case BackendCode.NegotiateProtocolVersion:
-            // Login messages after login would hand the client upstream secrets: never forward.
-            throw new ProtocolError(`the upstream sent a ${describeCode(frame.code)} message after login`);
-          default:
-            break;
-        }
+        observeServerFrame(this.options.log, frame, this.options.parameters);
         this.#toClient.forward(frame);
       }
     } catch (error) {

@@ -15,7 +15,8 @@ export type StatementRecord = {
   readonly statement?: string;
   readonly duration_ms: number;
   readonly rows: number;
-  readonly outcome: 'ok' | 'error';
+  /** `aborted`: sent upstream, but the session ended before the server answered. */
+  readonly outcome: 'ok' | 'error' | 'aborted';
   readonly tags: readonly string[];
   readonly error?: { readonly code: string; readonly message: string };
 };
@@ -26,6 +27,8 @@ interface Execution {
   readonly params?: readonly (string | null)[];
   readonly statement?: string;
   readonly started: number;
+  /** When the server finished it (extended statements are reported later, at their Sync). */
+  finished: number | undefined;
   rows: number;
   dataRows: number;
   tags: string[];
@@ -33,26 +36,33 @@ interface Execution {
 }
 
 /**
- * What the server still owes, in the order it will answer: a simple Query (completions, then
- * ReadyForQuery), an Execute (one completion), or a Sync (ReadyForQuery).
+ * What the server still owes, in the order it will answer. Every message that can fail is here,
+ * so an ErrorResponse is always pinned on the message that caused it.
  */
-type Pending = { readonly kind: 'query' | 'execute'; readonly execution: Execution } | { readonly kind: 'sync' };
+type Pending =
+  | { readonly kind: 'query' | 'execute'; readonly execution: Execution }
+  | { readonly kind: 'parse'; readonly text: string }
+  | { readonly kind: 'bind'; readonly text: string; readonly statement: string; readonly params: readonly (string | null)[] }
+  | { readonly kind: 'describe' | 'close' | 'sync' };
 
 const MAX_RECORDED_PARAMS = 100;
 const MAX_PARAM_CHARS = 1_024;
 const MAX_BINARY_PARAM_BYTES = 256;
 
 /**
- * Pairs what the client asked (Query; Parse/Bind/Execute/Sync, pipelined or not) with what the
- * server answered (CommandComplete, DataRow, ErrorResponse, ReadyForQuery), in protocol order,
- * and reports each statement once it completes. It follows PostgreSQL's rules: after an error in
- * an extended-protocol message the server ignores everything (Query messages too) up to the next
- * Sync. It only observes; the relay forwards bytes.
+ * Pairs what the client asked (Query; Parse/Bind/Describe/Execute/Close/Sync, pipelined or not)
+ * with what the server answered, in protocol order, and reports each statement once. It follows
+ * PostgreSQL's rules: after an error in an extended-protocol message the server ignores
+ * everything (Query messages too) up to the next Sync; an extended-protocol statement is reported
+ * at its Sync, so that an implicit commit failing there (a deferred constraint) marks it failed,
+ * as the same statement sent as a simple Query would be. It only observes; the relay forwards bytes.
  */
 export class StatementLog {
   readonly #statements = new Map<string, string>();
   readonly #portals = new Map<string, { text: string; statement: string; params: readonly (string | null)[] }>();
   readonly #pending: Pending[] = [];
+  /** Extended-protocol executions answered, reported when their Sync's ReadyForQuery arrives. */
+  readonly #unsynced: Execution[] = [];
 
   constructor(
     private readonly onStatement: (record: StatementRecord) => void,
@@ -72,11 +82,17 @@ export class StatementLog {
 
   parse(statement: string, text: string): void {
     this.#statements.set(statement, text);
+    this.#pending.push({ kind: 'parse', text });
   }
 
   bind(portal: string, statement: string, values: readonly BoundValue[]): void {
-    const params = values.slice(0, MAX_RECORDED_PARAMS).map(recordedValue);
-    this.#portals.set(portal, { text: this.#statements.get(statement) ?? '', statement, params });
+    const bound = { text: this.#statements.get(statement) ?? '', statement, params: values.slice(0, MAX_RECORDED_PARAMS).map(recordedValue) };
+    this.#portals.set(portal, bound);
+    this.#pending.push({ kind: 'bind', ...bound });
+  }
+
+  describe(): void {
+    this.#pending.push({ kind: 'describe' });
   }
 
   execute(portal: string): void {
@@ -86,6 +102,7 @@ export class StatementLog {
 
   close(target: 'statement' | 'portal', name: string): void {
     (target === 'statement' ? this.#statements : this.#portals).delete(name);
+    this.#pending.push({ kind: 'close' });
   }
 
   sync(): void {
@@ -94,70 +111,125 @@ export class StatementLog {
 
   // --- server -> client ---
 
+  /** ParseComplete, BindComplete or CloseComplete. */
+  stepComplete(): void {
+    const kind = this.#pending[0]?.kind;
+    if (kind === 'parse' || kind === 'bind' || kind === 'close') this.#pending.shift();
+  }
+
+  /** RowDescription or NoData: the end of a Describe's answer (a Query's RowDescription is not). */
+  described(): void {
+    if (this.#pending[0]?.kind === 'describe') this.#pending.shift();
+  }
+
   dataRow(): void {
     const head = this.#pending[0];
-    if (head && head.kind !== 'sync') head.execution.dataRows++;
+    if (head?.kind === 'query' || head?.kind === 'execute') head.execution.dataRows++;
   }
 
   commandComplete(tag: string): void {
     const head = this.#pending[0];
-    if (!head || head.kind === 'sync') return;
+    if (head?.kind !== 'query' && head?.kind !== 'execute') return;
     const { execution } = head;
     execution.tags.push(tag);
     execution.rows += rowsOfTag(tag) || execution.dataRows;
     execution.dataRows = 0;
-    if (head.kind === 'execute') this.#finishHead();
+    if (head.kind === 'execute') this.#unsynced.push(this.#shiftExecution());
   }
 
   /** EmptyQueryResponse or PortalSuspended: the execution ends without a tag. */
   completeWithoutTag(): void {
     const head = this.#pending[0];
-    if (!head || head.kind === 'sync') return;
+    if (head?.kind !== 'query' && head?.kind !== 'execute') return;
     head.execution.rows += head.execution.dataRows;
     head.execution.dataRows = 0;
-    if (head.kind === 'execute') this.#finishHead();
+    if (head.kind === 'execute') this.#unsynced.push(this.#shiftExecution());
   }
 
   error(code: string, message: string): void {
     const head = this.#pending[0];
-    if (!head || head.kind === 'sync') return;
-    head.execution.error = { code, message };
-    if (head.kind === 'query') return;
-    this.#finishHead();
+    if (!head) return;
+    const error = { code, message };
+    switch (head.kind) {
+      case 'query':
+        // A simple Query goes on to its ReadyForQuery; nothing is skipped.
+        head.execution.error = error;
+        return;
+      case 'sync':
+        // The implicit transaction failed to commit: what ran in it did not take effect.
+        for (const execution of this.#unsynced) execution.error ??= error;
+        return;
+      case 'execute':
+        head.execution.error = error;
+        this.#unsynced.push(this.#shiftExecution());
+        break;
+      case 'parse':
+      case 'bind': {
+        // The statement never ran, but the attempt belongs in the record.
+        const failed = this.#execution('extended', head.text, head.kind === 'bind' ? head.params : undefined, head.kind === 'bind' ? head.statement || undefined : undefined);
+        failed.error = error;
+        this.#unsynced.push(failed);
+        break;
+      }
+      case 'describe':
+      case 'close':
+        break;
+    }
     // Extended protocol: the server skips everything up to Sync; what was queued never runs.
     while (this.#pending.length > 0 && this.#pending[0]!.kind !== 'sync') this.#pending.shift();
   }
 
   readyForQuery(): void {
-    // Anything still ahead of the Query or Sync this answers got no response of its own.
     for (let head = this.#pending.shift(); head; head = this.#pending.shift()) {
-      if (head.kind === 'sync') return;
       if (head.kind === 'query') {
+        // A simple Query ends the implicit transaction extended messages before it were in.
+        this.#reportUnsynced();
         this.#report(head.execution);
         return;
       }
+      if (head.kind === 'sync') {
+        this.#reportUnsynced();
+        return;
+      }
+    }
+  }
+
+  /**
+   * The session ended: reports what the server answered but no Sync confirmed, and every
+   * statement sent upstream that never got its answer (outcome `aborted`).
+   */
+  abandon(): void {
+    this.#reportUnsynced();
+    for (const head of this.#pending.splice(0)) {
+      if (head.kind === 'query' || head.kind === 'execute') this.#report(head.execution, 'aborted');
     }
   }
 
   // ---
 
   #execution(protocol: 'simple' | 'extended', text: string, params?: readonly (string | null)[], statement?: string): Execution {
-    return { protocol, text, params, statement, started: this.now(), rows: 0, dataRows: 0, tags: [] };
+    return { protocol, text, params, statement, started: this.now(), finished: undefined, rows: 0, dataRows: 0, tags: [] };
   }
 
-  #finishHead(): void {
-    const head = this.#pending.shift();
-    if (head && head.kind !== 'sync') this.#report(head.execution);
+  #shiftExecution(): Execution {
+    const execution = (this.#pending.shift() as { execution: Execution }).execution;
+    execution.finished = this.now();
+    return execution;
   }
 
-  #report(execution: Execution): void {
+  #reportUnsynced(): void {
+    for (const execution of this.#unsynced) this.#report(execution);
+    this.#unsynced.length = 0;
+  }
+
+  #report(execution: Execution, outcome?: 'aborted'): void {
     // Built without spreads: this runs once per statement on the hot path.
     const record: { -readonly [K in keyof StatementRecord]: StatementRecord[K] } = {
       protocol: execution.protocol,
       text: execution.text,
-      duration_ms: Math.round((this.now() - execution.started) * 1000) / 1000,
+      duration_ms: Math.round(((execution.finished ?? this.now()) - execution.started) * 1000) / 1000,
       rows: execution.rows + execution.dataRows,
-      outcome: execution.error ? 'error' : 'ok',
+      outcome: outcome ?? (execution.error ? 'error' : 'ok'),
       tags: execution.tags,
     };
     if (execution.params) record.params = execution.params;

@@ -68,14 +68,14 @@ export async function connectUpstream(target: UpstreamTarget, startupParameters:
       const frame = await queue.next();
       switch (frame.code) {
         case BackendCode.ParameterStatus: {
-          const message = decodeBackend(frame) as unknown as { parameterName: string; parameterValue: string };
-          parameters.set(message.parameterName, message.parameterValue);
+          const message = decodeBackend(frame);
+          if (message.name === 'parameterStatus') parameters.set(message.parameterName, message.parameterValue);
           parameterFrames.push(frame);
           break;
         }
         case BackendCode.BackendKeyData: {
-          const message = decodeBackend(frame) as unknown as { processID: number; secretKey: number };
-          key = { processId: message.processID, secretKey: message.secretKey };
+          const message = decodeBackend(frame);
+          if (message.name === 'backendKeyData') key = { processId: message.processID, secretKey: message.secretKey };
           break;
         }
         case BackendCode.NoticeResponse:
@@ -106,7 +106,7 @@ async function authenticate(target: UpstreamTarget, socket: Socket, queue: Frame
     if (frame.code !== BackendCode.Authentication) {
       throw new UpstreamError(`the upstream of resource "${target.resource}" sent ${describeCode(frame.code)} before authenticating`);
     }
-    const message = decodeBackend(frame) as unknown as { name: string; salt?: Buffer; mechanisms?: string[]; data?: string };
+    const message = decodeBackend(frame);
     switch (message.name) {
       case 'authenticationOk':
         return;
@@ -114,25 +114,25 @@ async function authenticate(target: UpstreamTarget, socket: Socket, queue: Frame
         socket.write(serialize.password(requirePassword(target)));
         break;
       case 'authenticationMD5Password':
-        socket.write(serialize.password(md5Password(target.user, requirePassword(target), message.salt ?? Buffer.alloc(4))));
+        socket.write(serialize.password(md5Password(target.user, requirePassword(target), message.salt)));
         break;
       case 'authenticationSASL':
-        if (!message.mechanisms?.includes('SCRAM-SHA-256')) {
-          throw new UpstreamError(`the upstream of resource "${target.resource}" offers only ${message.mechanisms?.join(', ') || 'no'} SASL mechanisms; Sluice supports SCRAM-SHA-256`);
+        if (!message.mechanisms.includes('SCRAM-SHA-256')) {
+          throw new UpstreamError(`the upstream of resource "${target.resource}" offers only ${message.mechanisms.join(', ') || 'no'} SASL mechanisms; Sluice supports SCRAM-SHA-256`);
         }
         scram = startScram(requirePassword(target));
         socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.clientFirst));
         break;
       case 'authenticationSASLContinue':
         if (!scram) throw new UpstreamError(`the upstream of resource "${target.resource}" continued a SASL exchange that was never started`);
-        socket.write(serialize.sendSCRAMClientFinalMessage(await scram.respond(message.data ?? '')));
+        socket.write(serialize.sendSCRAMClientFinalMessage(await scram.respond(message.data)));
         break;
       case 'authenticationSASLFinal':
         if (!scram) throw new UpstreamError(`the upstream of resource "${target.resource}" finished a SASL exchange that was never started`);
-        scram.verifyServerFinal(message.data ?? '');
+        scram.verifyServerFinal(message.data);
         break;
       default:
-        throw new UpstreamError(`the upstream of resource "${target.resource}" asks for ${message.name}, which Sluice does not support (use scram-sha-256, md5 or password)`);
+        throw new UpstreamError(`the upstream of resource "${target.resource}" sent ${message.name} instead of an authentication request`);
     }
   }
 }
@@ -143,13 +143,14 @@ function requirePassword(target: UpstreamTarget): string {
 }
 
 function upstreamRefusal(target: UpstreamTarget, frame: Frame): UpstreamError {
-  const error = decodeBackend(frame) as unknown as { code?: string; message?: string };
-  const code = error.code ?? '08001';
+  const error = decodeBackend(frame);
+  const code = (error.name === 'error' ? error.code : undefined) ?? '08001';
   if (code.startsWith('28')) {
     // Never relay the upstream's words here: they name the gateway's upstream user.
     return new UpstreamError(`the upstream of resource "${target.resource}" refused the gateway's credentials (SQLSTATE ${code}); an operator must check the resource's user and password`, '08001');
   }
-  return new UpstreamError(`the upstream of resource "${target.resource}" refused the connection: ${scrub(target, error.message ?? 'no reason given')} (SQLSTATE ${code})`, code);
+  const reason = (error.name === 'error' ? error.message : undefined) ?? 'no reason given';
+  return new UpstreamError(`the upstream of resource "${target.resource}" refused the connection: ${scrub(target, reason)} (SQLSTATE ${code})`, code);
 }
 
 function scrub(target: UpstreamTarget, text: string): string {

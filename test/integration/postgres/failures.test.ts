@@ -1,8 +1,10 @@
 import { connect } from 'node:net';
 import pg from 'pg';
+import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { eventually } from '../../helpers/eventually.js';
 import { rawLogin, readUntilClose } from '../../helpers/raw-client.js';
 import { startTapProxy, type TapProxy } from '../../helpers/tap-proxy.js';
 
@@ -79,6 +81,44 @@ describe('what callers see when something is wrong', () => {
     const answer = await afterLogin(header);
     expect(answer).toContain('54000');
     expect(answer).toMatch(/exceeds the \d+-byte limit/);
+  });
+
+  it('caps what a client can send before it has logged in', async () => {
+    const answer = await new Promise<string>((resolve) => {
+      const socket = connect({ host: gateway.host, port: gateway.port });
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        // Asked for a password: declare a 1 MB one, which no token or JWT needs.
+        if (chunks.length === 1) socket.write(Buffer.from([0x70, 0, 0x10, 0, 0]));
+      });
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      socket.write(serialize.startup({ user: 'ci', database: gateway.resource }));
+    });
+    expect(answer).toContain('54000');
+    expect(answer).toMatch(/exceeds the 65536-byte limit/);
+  });
+
+  it('records a statement whose client went away as aborted, and cancels it upstream', async () => {
+    const client = await gateway.connect({ application_name: 'walks-away' });
+    client.on('error', () => {});
+    void client.query('SELECT pg_sleep(20)').catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    await eventually(async () => {
+      await gateway.engine.store.flush();
+      const sessions = await gateway.engine.store.listSessions({ limit: 20 });
+      const session = sessions.find((candidate) => candidate.application === 'walks-away');
+      expect(session?.status).toBe('closed');
+      const events = await gateway.engine.store.listEvents(session!.id);
+      expect(events.find((event) => event.kind === 'query')?.payload).toMatchObject({ text: 'SELECT pg_sleep(20)', outcome: 'aborted' });
+    });
+    // The upstream backend was cancelled, not left sleeping.
+    const admin = await db.connect();
+    await eventually(async () => {
+      const { rows } = await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(20)' AND state = 'active'");
+      expect(rows[0].n).toBe(0);
+    });
   });
 
   it('refuses an oversized startup packet', async () => {

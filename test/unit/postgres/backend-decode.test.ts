@@ -79,7 +79,7 @@ describe('transactionStatus', () => {
   // without checking it lies before frame.end. For a ReadyForQuery with an empty body
   // ('Z' 00 00 00 04) it reads the first byte of the NEXT message in the buffer: followed by a
   // RowDescription ('T') it answers 'T', followed by an ErrorResponse ('E') it answers 'E'.
-  it.fails('reads nothing outside a ReadyForQuery that has no status byte', () => {
+  it('reads nothing outside a ReadyForQuery that has no status byte', () => {
     expect(transactionStatus(embedded(typed('Z')))).toBe('I');
   });
 });
@@ -106,8 +106,8 @@ describe('decodeBackend', () => {
 
   it('decodes one frame per call, whatever surrounds it in the buffer', () => {
     const frame = embedded(rowDescription([{ name: 'id', typeOid: 23, typeSize: 4 }]));
-    expect(decodeBackend(frame)).toMatchObject({ name: 'rowDescription', fieldCount: 1 });
-    expect(decodeBackend(frameOf(commandComplete('SELECT 1')))).toMatchObject({ name: 'commandComplete', text: 'SELECT 1' });
+    expect(decodeBackend(frame)).toMatchObject({ name: 'other', message: { name: 'rowDescription', fieldCount: 1 } });
+    expect(decodeBackend(frameOf(commandComplete('SELECT 1')))).toMatchObject({ name: 'other', message: { name: 'commandComplete', text: 'SELECT 1' } });
   });
 });
 
@@ -123,7 +123,7 @@ describe('decodeBackend on malformed frames', () => {
   // forever (reading past the end yields '' which is never the '\0' it waits for). The relay
   // decodes every upstream ErrorResponse, so one such message from the upstream freezes the whole
   // gateway process. Input: 45 00 00 00 04 ('E', empty body), or 'E' + "SERROR\0" with no final NUL.
-  it.fails('refuses an ErrorResponse without its final NUL instead of looping forever', async () => {
+  it('refuses an ErrorResponse without its final NUL instead of looping forever', async () => {
     const { reports, hung } = await decodeIsolated([typed('E'), typed('E', Buffer.from('SERROR\0')), typed('N', Buffer.from('SNOTICE\0C00000\0'))]);
     expect(hung).toBe(false);
     expect(reports).toEqual([
@@ -136,7 +136,7 @@ describe('decodeBackend on malformed frames', () => {
   // BUG (backend-decode.ts decodeBackend, lines 12-20): pg-protocol throws plain Error/RangeError
   // for a truncated or unknown message (an Authentication request with a code it does not know,
   // such as 7 = GSS, or a BackendKeyData without its key), where callers expect ProtocolError.
-  it.fails('throws ProtocolError, and nothing else, for truncated or unknown messages', async () => {
+  it('throws ProtocolError, and nothing else, for truncated or unknown messages', async () => {
     const frames = [typed('R', int32(7)), typed('R'), typed('K', int32(1)), typed('T', int16(3), cstring('a')), typed('D', int16(2), int32(1))];
     const { reports } = await decodeIsolated(frames);
     expect(reports).toEqual(frames.map(() => ({ outcome: 'threw', protocol: true, error: expect.any(String) })));
@@ -149,7 +149,7 @@ describe('decodeBackend on malformed frames', () => {
   // upstream with `gss` in pg_hba.conf sends), then a valid ParameterStatus: it throws
   // "Unknown authenticationOk message type 7" instead of decoding, and so does every later call,
   // so every new upstream login and every upstream ErrorResponse fails from then on.
-  it.fails('decodes the next frame normally after refusing one', async () => {
+  it('decodes the next frame normally after refusing one', async () => {
     const { reports } = await decodeIsolated([typed('R', int32(7)), parameterStatus('TimeZone', 'UTC'), errorResponse({ code: '22012', message: 'division by zero' })]);
     expect(reports.slice(1)).toEqual([
       { outcome: 'decoded', name: 'parameterStatus' },

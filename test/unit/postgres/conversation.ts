@@ -1,17 +1,15 @@
 import { expect } from 'vitest';
-import { commandTag, decodeBackend } from '../../../proxy/postgres/backend-decode.js';
-import { decodeBind, decodeExecute, decodeParse, decodeQuery, decodeTarget } from '../../../proxy/postgres/frontend-decode.js';
-import { BackendCode, FrontendCode } from '../../../proxy/postgres/message-codes.js';
+import { observeClientFrame, observeServerFrame } from '../../../proxy/postgres/frame-observers.js';
 import { CLIENT_LIMITS, MessageReader, UPSTREAM_LIMITS, type Frame } from '../../../proxy/postgres/message-reader.js';
 import { StatementLog, type StatementRecord } from '../../../proxy/postgres/statement-log.js';
 
 /**
  * A session as the relay sees it: client and server bytes are framed, decoded and reported to a
- * StatementLog exactly as proxy/postgres/session-relay.ts dispatches them, with a clock the test
- * moves by hand.
+ * StatementLog by the relay's own observers (frame-observers.ts), with a clock the test moves by hand.
  */
 export class Conversation {
   readonly records: StatementRecord[] = [];
+  readonly parameters = new Map<string, string>();
   clock = 1_000;
   readonly log = new StatementLog(
     (record) => this.records.push(record),
@@ -21,64 +19,12 @@ export class Conversation {
   readonly #fromServer = new MessageReader(UPSTREAM_LIMITS);
 
   client(...messages: Buffer[]): this {
-    for (const frame of frames(this.#fromClient, messages)) {
-      switch (frame.code) {
-        case FrontendCode.Query:
-          this.log.query(decodeQuery(frame));
-          break;
-        case FrontendCode.Parse: {
-          const parse = decodeParse(frame);
-          this.log.parse(parse.statement, parse.text);
-          break;
-        }
-        case FrontendCode.Bind: {
-          const bind = decodeBind(frame);
-          this.log.bind(bind.portal, bind.statement, bind.values);
-          break;
-        }
-        case FrontendCode.Execute:
-          this.log.execute(decodeExecute(frame).portal);
-          break;
-        case FrontendCode.Close: {
-          const close = decodeTarget(frame);
-          this.log.close(close.target, close.name);
-          break;
-        }
-        case FrontendCode.Sync:
-          this.log.sync();
-          break;
-        default:
-          break;
-      }
-    }
+    for (const frame of frames(this.#fromClient, messages)) observeClientFrame(this.log, frame);
     return this;
   }
 
   server(...messages: Buffer[]): this {
-    for (const frame of frames(this.#fromServer, messages)) {
-      switch (frame.code) {
-        case BackendCode.DataRow:
-          this.log.dataRow();
-          break;
-        case BackendCode.CommandComplete:
-          this.log.commandComplete(commandTag(frame));
-          break;
-        case BackendCode.EmptyQueryResponse:
-        case BackendCode.PortalSuspended:
-          this.log.completeWithoutTag();
-          break;
-        case BackendCode.ErrorResponse: {
-          const error = decodeBackend(frame) as unknown as { code?: string; message?: string };
-          this.log.error(error.code ?? 'XX000', error.message ?? '');
-          break;
-        }
-        case BackendCode.ReadyForQuery:
-          this.log.readyForQuery();
-          break;
-        default:
-          break;
-      }
-    }
+    for (const frame of frames(this.#fromServer, messages)) observeServerFrame(this.log, frame, this.parameters);
     return this;
   }
 

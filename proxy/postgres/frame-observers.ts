@@ -1,0 +1,107 @@
+import { commandTag, decodeBackend } from './backend-decode.js';
+import { decodeBind, decodeExecute, decodeParse, decodeQuery, decodeTarget } from './frontend-decode.js';
+import { BackendCode, describeCode, FrontendCode } from './message-codes.js';
+import type { Frame } from './message-reader.js';
+import { ProtocolError } from './protocol-error.js';
+import type { StatementLog } from './statement-log.js';
+
+// What the relay reads from each frame on its way through, one function per direction; the
+// frames themselves are forwarded unchanged. Throws ProtocolError for a frame that must not pass.
+
+export interface ClientFrameEffect {
+  /** The client sent Terminate. */
+  readonly terminate: boolean;
+}
+
+const CONTINUE: ClientFrameEffect = { terminate: false };
+const TERMINATE: ClientFrameEffect = { terminate: true };
+
+export function observeClientFrame(log: StatementLog, frame: Frame): ClientFrameEffect {
+  switch (frame.code) {
+    case FrontendCode.Query:
+      log.query(decodeQuery(frame));
+      break;
+    case FrontendCode.Parse: {
+      const parse = decodeParse(frame);
+      log.parse(parse.statement, parse.text);
+      break;
+    }
+    case FrontendCode.Bind: {
+      const bind = decodeBind(frame);
+      log.bind(bind.portal, bind.statement, bind.values);
+      break;
+    }
+    case FrontendCode.Execute:
+      log.execute(decodeExecute(frame).portal);
+      break;
+    case FrontendCode.Describe:
+      decodeTarget(frame);
+      log.describe();
+      break;
+    case FrontendCode.Close: {
+      const close = decodeTarget(frame);
+      log.close(close.target, close.name);
+      break;
+    }
+    case FrontendCode.Sync:
+      log.sync();
+      break;
+    case FrontendCode.FunctionCall:
+      log.query('-- fast-path function call');
+      break;
+    case FrontendCode.Terminate:
+      return TERMINATE;
+    case FrontendCode.Flush:
+    case FrontendCode.CopyData:
+    case FrontendCode.CopyDone:
+    case FrontendCode.CopyFail:
+      break;
+    default:
+      throw new ProtocolError(`unexpected ${describeCode(frame.code)} message from the client`);
+  }
+  return CONTINUE;
+}
+
+export function observeServerFrame(log: StatementLog, frame: Frame, parameters: Map<string, string>): void {
+  switch (frame.code) {
+    case BackendCode.DataRow:
+      log.dataRow();
+      break;
+    case BackendCode.CommandComplete:
+      log.commandComplete(commandTag(frame));
+      break;
+    case BackendCode.EmptyQueryResponse:
+    case BackendCode.PortalSuspended:
+      log.completeWithoutTag();
+      break;
+    case BackendCode.ErrorResponse: {
+      const error = decodeBackend(frame);
+      if (error.name === 'error') log.error(error.code ?? 'XX000', error.message ?? '');
+      break;
+    }
+    case BackendCode.ReadyForQuery:
+      log.readyForQuery();
+      break;
+    case BackendCode.ParseComplete:
+    case BackendCode.BindComplete:
+    case BackendCode.CloseComplete:
+      log.stepComplete();
+      break;
+    case BackendCode.RowDescription:
+    case BackendCode.NoData:
+      log.described();
+      break;
+    case BackendCode.ParameterStatus: {
+      const status = decodeBackend(frame);
+      if (status.name === 'parameterStatus') parameters.set(status.parameterName, status.parameterValue);
+      break;
+    }
+    case BackendCode.Authentication:
+    case BackendCode.BackendKeyData:
+    case BackendCode.NegotiateProtocolVersion:
+      // Login messages after login would hand the client upstream secrets: never forward.
+      throw new ProtocolError(`the upstream sent a ${describeCode(frame.code)} message after login`);
+    default:
+      break;
+  }
+}
