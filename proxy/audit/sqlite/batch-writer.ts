@@ -1,5 +1,5 @@
 import { END_SESSION_SQL, INSERT_SESSION_SQL } from './session-queries.js';
-import { insertEventsParams, insertEventsSql, type EventRow } from './event-queries.js';
+import { eventBatchParams, insertEventBatchesSql, type EventRow } from './event-queries.js';
 import type { PreparedStatement, SqliteConnection, SqlParams } from './sqlite-connection.js';
 
 // The store's one writer. Writes are queued in memory and committed in batches: one transaction
@@ -148,11 +148,12 @@ export class BatchWriter {
     // IMMEDIATE: take the write lock up front rather than upgrading from a read lock midway.
     await this.db.run('BEGIN IMMEDIATE');
     for (const params of batch.sessions) await (await this.statement(INSERT_SESSION_SQL)).run(params);
+    const rows = eventBatchParams(batch.events);
     let at = 0;
-    while (at < batch.events.length) {
-      const rows = chunkSize(batch.events.length - at);
-      await (await this.statement(insertEventsSql(rows))).run(insertEventsParams(batch.events.slice(at, at + rows)));
-      at += rows;
+    while (at < rows.length) {
+      const count = chunkSize(rows.length - at);
+      await (await this.statement(insertEventBatchesSql(count))).run(rows.slice(at, at + count).flat());
+      at += count;
     }
     for (const params of batch.ends) await (await this.statement(END_SESSION_SQL)).run(params);
     await this.db.run('COMMIT');

@@ -57,7 +57,7 @@ export function emptyCounters(): SessionCounters {
 export async function abortOrphanedSessions(db: SqliteConnection): Promise<number> {
   const { changes } = await db.run(
     "UPDATE sessions SET status = 'aborted', " +
-      'ended_at = coalesce((SELECT max(time) / 1000 FROM events WHERE events.session_id = sessions.id), started_at) ' +
+      'ended_at = coalesce((SELECT max(last_time) / 1000 FROM event_batches WHERE event_batches.session_id = sessions.id), started_at) ' +
       "WHERE status = 'open'",
   );
   return changes;

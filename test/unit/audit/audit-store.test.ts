@@ -261,7 +261,7 @@ describe('the SQLite audit store', () => {
 
     // Another connection makes every insert fail from now on, as a full disk or a broken file would.
     const saboteur = await SqliteConnection.open(store.file, 'readwrite');
-    await saboteur.run("CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+    await saboteur.run("CREATE TRIGGER refuse BEFORE INSERT ON event_batches BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
     await saboteur.close();
 
     await expect(recording.event('query', query(2))).resolves.toBeUndefined();

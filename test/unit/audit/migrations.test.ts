@@ -36,7 +36,7 @@ describe('audit store migrations', () => {
     const db = await openWriterConnection(dir, 'batched');
     try {
       expect(await schemaVersion(db)).toBe(latestVersion(MIGRATIONS));
-      expect(await tables(db)).toEqual(['events', 'sessions']);
+      expect(await tables(db)).toEqual(['event_batches', 'sessions']);
       expect((await db.get<{ journal_mode: string }>('PRAGMA journal_mode'))?.journal_mode).toBe('wal');
     } finally {
       await db.close();
@@ -73,7 +73,7 @@ describe('audit store migrations', () => {
     };
     await expect(migrate(db, [...MIGRATIONS, broken])).rejects.toThrow(/could not be upgraded to version 2 \(broken\): .*no such function: no_such_function/);
     expect(await schemaVersion(db)).toBe(1);
-    expect(await tables(db)).toEqual(['events', 'sessions']);
+    expect(await tables(db)).toEqual(['event_batches', 'sessions']);
     await db.close();
   });
 
@@ -99,12 +99,14 @@ describe('audit store migrations', () => {
       const [columns, values] = session(overrides);
       return db.run(`INSERT INTO sessions (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, values);
     };
-    const insertEvent = (db: SqliteConnection, values: (string | number)[]) => db.run('INSERT INTO events (session_id, seq, time, kind, payload) VALUES (?, ?, ?, ?, ?)', values);
+    const insertBatch = (db: SqliteConnection, values: (string | number)[]) => db.run('INSERT INTO event_batches (session_id, first_seq, last_seq, last_time, events) VALUES (?, ?, ?, ?, ?)', values);
 
     it('creates sessions and events with their columns and indexes', async () => {
       const db = await migrated();
       const columns = async (table: string) => (await db.all<{ name: string }>(`PRAGMA table_info(${table})`)).map((row) => row.name);
       expect(await columns('sessions')).toEqual(['id', 'resource', 'protocol', 'identity', 'client_address', 'application', 'started_at', 'ended_at', 'status', 'counters']);
+      expect(await columns('event_batches')).toEqual(['session_id', 'first_seq', 'last_seq', 'last_time', 'events']);
+      // One row per event through the view, for queries and for auditors with sqlite3.
       expect(await columns('events')).toEqual(['session_id', 'seq', 'time', 'kind', 'payload']);
       const indexes = await db.all<{ name: string }>("SELECT name FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name");
       expect(indexes.map((row) => row.name)).toEqual(['sessions_by_resource', 'sessions_by_start', 'sessions_open']);
@@ -118,11 +120,16 @@ describe('audit store migrations', () => {
       await expect(insertSession(db, { id: 'S3', status: 'paused' })).rejects.toThrow(/CHECK constraint failed/);
       await expect(insertSession(db, { id: 'S4', identity: '{not json' })).rejects.toThrow(/CHECK constraint failed/);
       await expect(insertSession(db, { id: 'S5', started_at: 'yesterday' })).rejects.toThrow(/cannot store TEXT value in INTEGER column/);
-      await insertEvent(db, ['S1', 1, 1_000, 'connect', '{}']);
-      await expect(insertEvent(db, ['S1', 1, 2_000, 'query', '{}'])).rejects.toThrow(/UNIQUE constraint failed/);
-      await expect(insertEvent(db, ['S1', 0, 2_000, 'query', '{}'])).rejects.toThrow(/CHECK constraint failed/);
-      await expect(insertEvent(db, ['S1', 2, 2_000, 'query', 'not json'])).rejects.toThrow(/CHECK constraint failed/);
-      await expect(insertEvent(db, ['nope', 1, 2_000, 'query', '{}'])).rejects.toThrow(/FOREIGN KEY constraint failed/);
+      await insertBatch(db, ['S1', 1, 2, 2_000, '[[1,1000,"connect",{"a":1}],[2,2000,"query",{"text":"SELECT 1"}]]']);
+      await expect(insertBatch(db, ['S1', 1, 1, 3_000, '[]'])).rejects.toThrow(/UNIQUE constraint failed/);
+      await expect(insertBatch(db, ['S1', 0, 0, 3_000, '[]'])).rejects.toThrow(/CHECK constraint failed/);
+      await expect(insertBatch(db, ['S1', 5, 4, 3_000, '[]'])).rejects.toThrow(/CHECK constraint failed/);
+      await expect(insertBatch(db, ['nope', 1, 1, 3_000, '[]'])).rejects.toThrow(/FOREIGN KEY constraint failed/);
+      const events = await db.all('SELECT session_id, seq, time, kind, payload FROM events ORDER BY seq');
+      expect(events).toEqual([
+        { session_id: 'S1', seq: 1, time: 1_000, kind: 'connect', payload: '{"a":1}' },
+        { session_id: 'S1', seq: 2, time: 2_000, kind: 'query', payload: '{"text":"SELECT 1"}' },
+      ]);
       await db.close();
     });
   });
