@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ConfigError, formatIssue, loadConfig } from '../../config/load-config.js';
 import { AuthError } from '../../identity/auth-error.js';
 import { Authenticator } from '../../identity/authenticator.js';
 import { stringOption, type Command } from '../command.js';
+import { configPath, loadConfigOrReport } from '../config-file.js';
 import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from '../io.js';
 
 export const whoamiCommand: Command = {
@@ -16,18 +16,12 @@ export const whoamiCommand: Command = {
   ],
   options: { config: { type: 'string', short: 'c' }, 'token-file': { type: 'string' } },
   async run(args, io) {
-    const file = resolve(io.cwd, stringOption(args, 'config') ?? io.env.SLUICE_CONFIG ?? 'sluice.yaml');
+    const file = configPath(args, io);
     const credential = await readCredential(stringOption(args, 'token-file'), io);
-    let config;
-    try {
-      // Only identity is needed: resource secrets may legitimately be absent here.
-      config = (await loadConfig(file, { env: io.env, resolveSecrets: false })).config;
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      for (const issue of error.issues) io.stderr(`${formatIssue(file, issue)}\n`);
-      io.stderr(`the config has problems: run 'sluice check-config ${file}'\n`);
-      return EXIT_FAILED;
-    }
+    // Only identity is needed: resource secrets may legitimately be absent here.
+    const loaded = await loadConfigOrReport(file, io, { resolveSecrets: false });
+    if (!loaded) return EXIT_FAILED;
+    const { config } = loaded;
     try {
       const identity = await new Authenticator(config.identity).authenticate(credential);
       io.stdout(

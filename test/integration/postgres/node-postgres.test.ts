@@ -1,5 +1,7 @@
 import type pg from 'pg';
+import Cursor from 'pg-cursor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../helpers/eventually.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 
@@ -42,7 +44,28 @@ describe('node-postgres through the gateway', () => {
     await client.end();
   });
 
-  it('fetches through a cursor in batches', async () => {
+  it('reads through a pg-cursor: a portal fetched in batches (Execute with a row limit, PortalSuspended)', async () => {
+    const client = await gateway.connect({ application_name: 'cursor-reader' });
+    const cursor = client.query(new Cursor('SELECT id FROM items WHERE id > $1 ORDER BY id', [100]));
+    const batches: number[] = [];
+    for (;;) {
+      const rows = await cursor.read(150);
+      if (rows.length === 0) break;
+      batches.push(rows.length);
+    }
+    await cursor.close();
+    await client.end();
+    expect(batches).toEqual([150, 150, 100]);
+    // Each fetch is recorded with the rows it returned.
+    await eventually(async () => {
+      await gateway.engine.store.flush();
+      const [session] = (await gateway.engine.store.listSessions({ limit: 20 })).filter((candidate) => candidate.application === 'cursor-reader');
+      const reads = (await gateway.engine.store.listEvents(session!.id)).filter((event) => event.kind === 'query').map((event) => (event.payload as { rows: number }).rows);
+      expect(reads).toEqual([150, 150, 100]);
+    });
+  });
+
+  it('fetches through a SQL cursor in batches', async () => {
     const client = await gateway.connect();
     await client.query('BEGIN');
     await client.query('DECLARE c CURSOR FOR SELECT id FROM items ORDER BY id');

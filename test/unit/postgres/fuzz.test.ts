@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { commandTag, rowsOfTag, transactionStatus } from '../../../proxy/postgres/backend-decode.js';
-import { decodeBind, decodeExecute, decodeParse, decodePassword, decodeQuery, decodeStartup, decodeTarget } from '../../../proxy/postgres/frontend-decode.js';
+import { observeClientFrame } from '../../../proxy/postgres/frame-observers.js';
+import { decodePassword, decodeStartup } from '../../../proxy/postgres/frontend-decode.js';
 import { BackendCode, FrontendCode } from '../../../proxy/postgres/message-codes.js';
 import { CLIENT_LIMITS, MAX_STARTUP_PACKET, MessageReader, type Frame, type ReaderLimits } from '../../../proxy/postgres/message-reader.js';
 import { ProtocolError } from '../../../proxy/postgres/protocol-error.js';
@@ -13,6 +14,8 @@ import { runInWorker } from './isolated-worker.js';
 // Mutated and random protocol input through the framer and every decoder, as the relay drives
 // them (proxy/postgres/session-relay.ts). Only ProtocolError may come out: anything else would
 // end a session as an "internal error", or worse. A run is reproduced with SLUICE_FUZZ_SEED.
+
+const FRONTEND_CODES: ReadonlySet<number> = new Set(Object.values(FrontendCode));
 
 const SEED = fuzzSeed(Math.floor(Math.random() * 2 ** 32));
 const MESSAGES = 100_000;
@@ -50,41 +53,10 @@ function clientCase(fuzz: FuzzCase, random: Random, tally: Tally): void {
         }
         continue;
       }
-      switch (frame.code) {
-        case FrontendCode.Query:
-          log.query(decodeQuery(frame));
-          break;
-        case FrontendCode.Parse: {
-          const parse = decodeParse(frame);
-          log.parse(parse.statement, parse.text);
-          break;
-        }
-        case FrontendCode.Bind: {
-          const bind = decodeBind(frame);
-          log.bind(bind.portal, bind.statement, bind.values);
-          break;
-        }
-        case FrontendCode.Execute:
-          log.execute(decodeExecute(frame).portal);
-          break;
-        case FrontendCode.Close: {
-          const close = decodeTarget(frame);
-          log.close(close.target, close.name);
-          break;
-        }
-        case FrontendCode.Describe:
-          decodeTarget(frame);
-          break;
-        case FrontendCode.Sync:
-          log.sync();
-          break;
-        case FrontendCode.Password:
-          decodePassword(frame);
-          break;
-        default:
-          // The relay refuses other codes with a ProtocolError; reading on covers more decoding.
-          break;
-      }
+      if (frame.code === FrontendCode.Password) decodePassword(frame);
+      // The relay's own dispatch; it refuses unknown codes, which are skipped here so reading on
+      // covers more decoding.
+      else if (FRONTEND_CODES.has(frame.code)) observeClientFrame(log, frame);
       // The server's side of the log, in an order no server would use.
       switch (pick(random, ['row', 'complete', 'empty', 'error', 'ready', 'none'] as const)) {
         case 'row':
