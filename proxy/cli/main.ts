@@ -128,4 +128,14 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));
+/** Runs the CLI as this process: its arguments, stdio and exit code. */
+export async function runAsProcess(): Promise<void> {
+  // `sluice sessions show ID | head`: a reader that stops early is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+  process.exitCode = await main(process.argv.slice(2));
+}
+
+if (isEntryPoint()) await runAsProcess();

@@ -10,6 +10,7 @@ import { startPostgresListener, type PostgresListener } from '../postgres/postgr
 import { loadConfiguredTls, loadOrCreateSelfSigned } from '../postgres/tls-material.js';
 import { resourcesFor } from '../policy/resource-access.js';
 import type { Logger } from './logger.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { upstreamTargets } from './upstream-targets.js';
 
 export interface EngineOptions extends AuthenticatorOptions {
@@ -34,16 +35,21 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
   await chmod(config.data_dir, 0o700);
   const targets = await upstreamTargets(config.resources);
+  const lock = await lockDataDir(config.data_dir);
 
   let postgres: PostgresListener | undefined;
   const store = await openAuditStore({
     dataDir: config.data_dir,
     durability: config.audit.durability,
     onError: (error) => {
-      // Fail closed: sessions the store cannot record must not go on.
+      // Fail closed: sessions the store cannot record must not go on, and new logins are refused
+      // (client-session checks store.failure) until an operator restarts the gateway.
       log.error('audit store write failed; ending all sessions', { reason: error.message });
-      void postgres?.close();
+      postgres?.endSessions('the audit store is failing, so Sluice ends sessions it cannot record', '58030');
     },
+  }).catch(async (error: unknown) => {
+    await lock.release();
+    throw error;
   });
 
   let postgresTls: Engine['postgresTls'] = { mode: 'off' };
@@ -75,6 +81,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
     }
   } catch (error) {
     await store.close();
+    await lock.release();
     throw error;
   }
 
@@ -87,6 +94,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
       closing ??= (async () => {
         await postgres?.close();
         await store.close();
+        await lock.release();
       })();
       return closing;
     },

@@ -35,7 +35,8 @@ export class FrameWriter {
   flush(): boolean {
     this.#takeRun();
     const pieces = this.#pieces;
-    if (pieces.length === 0 || this.socket.destroyed) return true;
+    if (this.socket.destroyed) pieces.length = 0;
+    if (pieces.length === 0) return true;
     let ok = true;
     if (pieces.length === 1) {
       ok = this.socket.write(pieces[0]!);

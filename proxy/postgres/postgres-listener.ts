@@ -15,6 +15,8 @@ export interface PostgresListener {
   readonly port: number;
   /** Sessions relaying right now. */
   readonly sessions: number;
+  /** Ends every live session with a FATAL error, and goes on listening. */
+  endSessions(message: string, sqlstate: string): void;
   /** Stops accepting, ends every session with FATAL 57P01 (admin shutdown), and waits for the sockets. */
   close(): Promise<void>;
 }
@@ -55,6 +57,9 @@ export async function startPostgresListener(options: PostgresListenerOptions): P
     port: address.port,
     get sessions() {
       return live.size;
+    },
+    endSessions(message, sqlstate) {
+      for (const relay of [...live]) relay.shutdown(message, sqlstate);
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

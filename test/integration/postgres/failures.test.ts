@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteConnection } from '../../../proxy/audit/sqlite/sqlite-connection.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { eventually } from '../../helpers/eventually.js';
@@ -172,6 +173,28 @@ describe('what callers see when something is wrong', () => {
     } finally {
       await flaky.close();
       await tap.close();
+    }
+  });
+
+  it('fails closed when the audit store cannot be written: sessions end with 58030, new ones are refused', async () => {
+    const broken = await startTestGateway(db, { tls: 'off' });
+    try {
+      const client = await broken.connect();
+      const errors: PgError[] = [];
+      client.on('error', (error: PgError) => errors.push(error));
+      await client.query('SELECT 1');
+      // Another connection makes every write fail from now on, as a full disk would.
+      const saboteur = await SqliteConnection.open(broken.engine.store.file, 'readwrite');
+      await saboteur.run("CREATE TRIGGER refuse BEFORE INSERT ON event_batches BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+      await saboteur.close();
+      await client.query('SELECT 2').catch(() => undefined);
+      await eventually(async () => expect(errors.map((error) => error.code)).toContain('58030'));
+      const refused = await connectError(broken.clientConfig());
+      expect(refused.code).toBe('58030');
+      expect(refused.message).toMatch(/audit store is failing/);
+      expect(broken.logs.join('')).toMatch(/audit store write failed; ending all sessions .*disk full/);
+    } finally {
+      await broken.close();
     }
   });
 

@@ -46,6 +46,20 @@ describe('sluice serve', () => {
     expect(session).toMatchObject({ status: 'closed', counters: { statements: 1 } });
   }, 30_000);
 
+  it('refuses a second gateway on the same data_dir, naming the one that holds it', async () => {
+    const first = await startServeProcess(config.configFile);
+    try {
+      const second = await run(process.execPath, ['--import', 'tsx', 'proxy/cli/main.ts', 'serve', '--config', config.configFile]).catch((error: { code: number; stderr: string }) => error);
+      expect(second).toMatchObject({ code: 1 });
+      expect((second as { stderr: string }).stderr).toContain(`is in use by another Sluice gateway (pid ${first.pid})`);
+    } finally {
+      await first.stop();
+    }
+    // Released on a clean stop: the next start works.
+    const again = await startServeProcess(config.configFile);
+    expect(await again.stop()).toBe(0);
+  }, 30_000);
+
   it('exits 1 naming the key when the listener cannot start', async () => {
     const blocker = await startServeProcess(config.configFile);
     try {
