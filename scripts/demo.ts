@@ -82,6 +82,15 @@ async function main(): Promise<void> {
   const gateway = `127.0.0.1:${engine.postgres?.port ?? GATEWAY_PORT}`;
   const url = `postgres://demo@${gateway}/demo-db?sslmode=require`;
 
+  // Handlers first: a Ctrl-C or SIGTERM right after the ready lines must stop things cleanly.
+  const stop = async () => {
+    process.stdout.write('\nStopping the gateway and PostgreSQL…\n');
+    await engine.close();
+    await postgres.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
   process.stdout.write(
     [
       '',
@@ -103,14 +112,6 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  const stop = async () => {
-    process.stdout.write('\nStopping the gateway and PostgreSQL…\n');
-    await engine.close();
-    await postgres.stop();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
   if (process.env.SLUICE_DEMO_EXIT_WHEN_READY) await stop();
 }
 

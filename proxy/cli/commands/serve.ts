@@ -22,15 +22,19 @@ export const serveCommand: Command = {
     if (!loaded) return EXIT_FAILED;
     for (const warning of loaded.warnings) io.stderr(`warning: ${formatIssue(file, warning)}\n`);
     const log = createLogger(io.stderr, format);
+    // Listen for the stop signals before anyone can learn we are up: a SIGTERM sent right after
+    // the banner must end the gateway cleanly, not kill it.
+    const stopped = waitForStop(io);
     let engine: Engine;
     try {
       engine = await startEngine(loaded.config, { log });
     } catch (error) {
       io.stderr(`sluice serve: ${(error as Error).message}\n`);
+      stopped.cancel();
       return EXIT_FAILED;
     }
     io.stdout(banner(engine, loaded.config.resources.map((resource) => resource.name)));
-    await waitForStop(io);
+    await stopped.promise;
     log.info('shutting down', { sessions: engine.postgres?.sessions ?? 0 });
     await engine.close();
     log.info('stopped');
@@ -52,16 +56,22 @@ function banner(engine: Engine, resources: readonly string[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-function waitForStop(io: CliIo): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      io.signal?.removeEventListener('abort', stop);
+/** Resolves on SIGTERM, SIGINT or io.signal; `cancel` removes the handlers without resolving. */
+function waitForStop(io: CliIo): { promise: Promise<void>; cancel: () => void } {
+  let stop = () => {};
+  const remove = () => {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    io.signal?.removeEventListener('abort', stop);
+  };
+  const promise = new Promise<void>((resolve) => {
+    stop = () => {
+      remove();
       resolve();
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    io.signal?.addEventListener('abort', stop);
   });
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  io.signal?.addEventListener('abort', stop);
+  return { promise, cancel: remove };
 }

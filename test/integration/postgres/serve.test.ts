@@ -50,8 +50,7 @@ describe('sluice serve', () => {
     const first = await startServeProcess(config.configFile);
     try {
       const second = await run(process.execPath, ['--import', 'tsx', 'proxy/cli/main.ts', 'serve', '--config', config.configFile]).catch((error: { code: number; stderr: string }) => error);
-      expect(second).toMatchObject({ code: 1 });
-      expect((second as { stderr: string }).stderr).toContain(`is in use by another Sluice gateway (pid ${first.pid})`);
+      expect(second, JSON.stringify(second)).toMatchObject({ code: 1, stderr: expect.stringContaining(`is in use by another Sluice gateway (pid ${first.pid})`) });
     } finally {
       await first.stop();
     }
