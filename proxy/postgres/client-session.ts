@@ -58,10 +58,12 @@ export async function serveClient(raw: Socket, ctx: SessionContext): Promise<voi
         if (target) void sendCancel(target);
         else ctx.log.warn('cancel request with an unknown key ignored', { client: clientAddress });
       },
+      onSocket: (secure) => {
+        socket = secure;
+        socket.on('error', () => {});
+      },
     });
     if (!startup) return;
-    socket = startup.socket;
-    socket.on('error', () => {});
     const { parameters, queue } = startup;
     if (parameters.has('replication')) throw new LoginRefusal('0A000', 'replication connections are not supported through Sluice');
     const unsupported = [...parameters.keys()].filter((name) => name.startsWith('_pq_.'));

@@ -29,7 +29,8 @@ export function decodeStartup(frame: Frame): StartupPacket {
   for (;;) {
     const name = body.cstring();
     if (name === '') break;
-    if (parameters.has(name)) throw new ProtocolError(`startup parameter "${name}" given twice`);
+    // A repeated parameter: the last one counts, as in PostgreSQL (pg-protocol's own startup
+    // message repeats client_encoding when a driver sets it).
     parameters.set(name, body.cstring());
   }
   if (body.remaining !== 0) throw new ProtocolError('malformed startup message: bytes after the parameter list');

@@ -22,6 +22,8 @@ export interface StartupOptions {
   readonly tls: SecureContext | undefined;
   readonly limits: ReaderLimits;
   readonly onCancel: (processId: number, secretKey: number) => void;
+  /** Told the socket to answer on from now on (the TLS socket once TLS is up), so a refusal never goes out in plaintext under TLS. */
+  readonly onSocket: (socket: Socket) => void;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function negotiateStartup(raw: Socket, options: StartupOptions): Pr
         queue.detach();
         socket.write(SSL_ACCEPT);
         socket = await upgrade(socket, options.tls);
+        options.onSocket(socket);
         tls = true;
         queue = new FrameQueue(socket, options.limits, { startup: true });
         break;

@@ -6,6 +6,7 @@ import { decodeBackend } from './backend-decode.js';
 import { FrameQueue } from './frame-queue.js';
 import { BackendCode, describeCode } from './message-codes.js';
 import type { Frame, MessageReader, ReaderLimits } from './message-reader.js';
+import { startupMessage } from './frontend-writer.js';
 import { md5Password, startScram } from './scram-client.js';
 
 export interface UpstreamTarget {
@@ -59,7 +60,7 @@ export async function connectUpstream(target: UpstreamTarget, startupParameters:
   const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000}s`)), CONNECT_TIMEOUT_MS);
   const queue = new FrameQueue(socket, limits);
   try {
-    socket.write(serialize.startup({ ...startupParameters, user: target.user, database: target.database }));
+    socket.write(startupMessage({ ...startupParameters, user: target.user, database: target.database }));
     await authenticate(target, socket, queue);
     const parameterFrames: Frame[] = [];
     const parameters = new Map<string, string>();

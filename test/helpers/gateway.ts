@@ -43,6 +43,13 @@ export interface TestGatewayOptions {
   readonly upstreamUser?: string;
   /** Listener address (default 127.0.0.1). */
   readonly listenHost?: string;
+  /** Upstream database name (default: the test database's); another gateway's resource when chaining. */
+  readonly upstreamDatabase?: string;
+  /** Upstream TLS (default disable) and the CA file for verify-full. */
+  readonly sslmode?: 'disable' | 'require' | 'verify-full';
+  readonly ca?: string;
+  /** An OIDC issuer whose tokens get the group `ci` (audience "sluice"). */
+  readonly oidcIssuer?: string;
 }
 
 export interface GatewayConfigFile {
@@ -73,15 +80,17 @@ export async function writeGatewayConfig(db: TestDatabase, options: TestGatewayO
       'listen:',
       `  postgres: { address: "${options.listenHost ?? '127.0.0.1'}:0", tls: ${options.tls ?? 'auto'} }`,
       'identity:',
+      ...(options.oidcIssuer ? ['  oidc:', `    - { issuer: "${options.oidcIssuer}", audience: sluice, groups: [ci, "repo:{repository}"] }`] : []),
       '  tokens:',
       `    - { name: ci-job, sha256: "${hashToken(token)}", groups: [ci] }`,
       `    - { name: outsider, sha256: "${hashToken(outsiderToken)}", groups: [nobody] }`,
       'resources:',
       `  - name: ${resource}`,
       '    type: postgres',
-      `    upstream: postgres://${options.upstreamUser ?? db.user}@${upstream.host}:${upstream.port}/${db.database}`,
+      `    upstream: postgres://${options.upstreamUser ?? db.user}@${upstream.host}:${upstream.port}/${options.upstreamDatabase ?? db.database}`,
       '    password: ${file:upstream-password}',
-      '    sslmode: disable',
+      `    sslmode: ${options.sslmode ?? 'disable'}`,
+      ...(options.ca ? [`    ca: ${options.ca}`] : []),
       `  - name: other-db`,
       '    type: postgres',
       `    upstream: postgres://${db.user}@${upstream.host}:${upstream.port}/${db.database}`,

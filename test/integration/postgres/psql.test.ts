@@ -57,6 +57,12 @@ describe.skipIf(!psql)('psql through the gateway', () => {
     expect(stdout.trim()).toBe('42');
   });
 
+  it('passes the client\'s startup settings upstream unchanged (client_encoding, application_name, options)', async () => {
+    const env = { ...process.env, PGPASSWORD: gateway.token, PGSSLMODE: 'require', PGCLIENTENCODING: 'LATIN1', PGAPPNAME: 'enc-check', PGOPTIONS: '-c search_path=pg_catalog' };
+    const { stdout } = await run(psql!, ['-X', '-A', '-t', '-c', "SELECT current_setting('client_encoding'), current_setting('application_name'), current_setting('search_path')", gateway.url], { env });
+    expect(stdout.trim()).toBe('LATIN1|enc-check|pg_catalog');
+  });
+
   it('copies out and back in with \\copy', async () => {
     const file = join(gateway.dir, 'customers.csv');
     await psqlThrough('require', ['-c', `\\copy customers TO '${file}' CSV`]);

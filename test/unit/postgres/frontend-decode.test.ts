@@ -80,11 +80,10 @@ describe('decodeStartup', () => {
     }
   });
 
-  it('refuses a parameter given twice', () => {
-    const packet = startupPacket(StartupCode.Protocol3, cstring('user'), cstring('alice'), cstring('user'), cstring('root'), Buffer.from([0]));
-    const error = refusal(() => decodeStartup(frameOf(packet, { startup: true })));
-    expect(error.sqlstate).toBe('08P01');
-    expect(error.message).toBe('startup parameter "user" given twice');
+  it('takes the last value of a parameter given twice, as PostgreSQL does', () => {
+    const packet = startupPacket(StartupCode.Protocol3, cstring('client_encoding'), cstring('LATIN1'), cstring('client_encoding'), cstring('UTF8'), Buffer.from([0]));
+    const decoded = decodeStartup(frameOf(packet, { startup: true }));
+    expect(decoded.kind === 'startup' && [...decoded.parameters]).toEqual([['client_encoding', 'UTF8']]);
   });
 
   it('refuses a parameter list that is not terminated, a name without a value, and bytes after the list', () => {
