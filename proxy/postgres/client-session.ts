@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
-import type { AuditStore, SessionCounters } from '../audit/audit-types.js';
+import type { AuditStore, SessionCounters, SessionStart } from '../audit/audit-types.js';
 import type { Logger } from '../engine/logger.js';
 import { isAuthError, type AuthError } from '../identity/auth-error.js';
 import type { Authenticator } from '../identity/authenticator.js';
@@ -87,15 +87,25 @@ export async function serveClient(raw: Socket, ctx: SessionContext): Promise<voi
     if (ctx.store.failure) throw new LoginRefusal('58030', 'the audit store is failing, so Sluice refuses sessions it cannot record', 'an operator must check the gateway log');
 
     const forwarded = Object.fromEntries([...parameters].filter(([name]) => !GATEWAY_PARAMETERS.has(name) && !name.startsWith('_pq_.')));
+    const application = parameters.get('application_name') ?? null;
     const upstream = await connectUpstream(target, forwarded, ctx.upstreamLimits).catch((error: unknown) => {
       if (error instanceof UpstreamError) {
         ctx.log.error('upstream login failed', { resource: resourceName, reason: error.message });
+        // A known caller was turned away: that belongs in the audit trail, not only the log.
+        const recording = ctx.store.beginSession(sessionStart(identity, resourceName, clientAddress, application));
+        void recording.event('error', { source: 'upstream', code: error.sqlstate, message: error.message });
+        void recording.end('aborted', { statements: 0, errors: 1, rows: 0 });
         throw new LoginRefusal(error.sqlstate, error.message);
       }
       throw error;
     });
     clearTimeout(timer);
-    startRelay({ ctx, socket, reader: queue.detach(), upstream, identity, resourceName, clientAddress, application: parameters.get('application_name') ?? null, target });
+    if (socket.destroyed) {
+      // The client gave up while the upstream login was under way.
+      upstream.socket.destroy();
+      return;
+    }
+    startRelay({ ctx, socket, reader: queue.detach(), upstream, identity, resourceName, clientAddress, application, target });
   } catch (error) {
     clearTimeout(timer);
     refuse(socket, ctx, clientAddress, error);
@@ -114,13 +124,7 @@ function startRelay(args: {
   target: UpstreamTarget;
 }): void {
   const { ctx, socket, upstream, identity, resourceName, target } = args;
-  const recording = ctx.store.beginSession({
-    resource: resourceName,
-    protocol: 'postgres',
-    identity: { subject: identity.subject, issuer: identity.issuer, method: identity.method, groups: identity.groups },
-    clientAddress: args.clientAddress,
-    application: args.application,
-  });
+  const recording = ctx.store.beginSession(sessionStart(identity, resourceName, args.clientAddress, args.application));
   const counters: SessionCounters = { statements: 0, errors: 0, rows: 0 };
   const cancelKey = ctx.cancels.register({ host: target.host, port: target.port, processId: upstream.processId, secretKey: upstream.secretKey });
   const log = new StatementLog((statement) => {
@@ -158,6 +162,16 @@ function startRelay(args: {
   socket.uncork();
   ctx.log.info('session started', { session: recording.id, resource: resourceName, subject: identity.subject, client: args.clientAddress });
   relay.start();
+}
+
+function sessionStart(identity: Identity, resource: string, clientAddress: string, application: string | null): SessionStart {
+  return {
+    resource,
+    protocol: 'postgres',
+    identity: { subject: identity.subject, issuer: identity.issuer, method: identity.method, groups: identity.groups },
+    clientAddress,
+    application,
+  };
 }
 
 async function authenticate(ctx: SessionContext, credential: string, clientAddress: string): Promise<Identity> {

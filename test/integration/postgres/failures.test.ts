@@ -143,6 +143,12 @@ describe('what callers see when something is wrong', () => {
       const error = await connectError(down.clientConfig());
       expect(error.code).toBe('08001');
       expect(error.message).toMatch(/cannot reach the upstream of resource "testdb" at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+      // The caller was known, so the refusal is in the audit trail too.
+      await down.engine.store.flush();
+      const [session] = await down.engine.store.listSessions({ limit: 1 });
+      expect(session).toMatchObject({ status: 'aborted', identity: { subject: 'ci-job' }, counters: { errors: 1 } });
+      const events = await down.engine.store.listEvents(session!.id);
+      expect(events.map((event) => event.kind)).toEqual(['connect', 'error', 'disconnect']);
     } finally {
       await down.close();
     }
