@@ -1,3 +1,4 @@
+import { cstring } from './cstring.js';
 import { BackendCode } from './message-codes.js';
 
 // The messages the gateway itself writes to clients. Everything else a client receives is the
@@ -26,11 +27,6 @@ function int32s(...values: number[]): Buffer {
   const body = Buffer.allocUnsafe(4 * values.length);
   values.forEach((value, index) => body.writeInt32BE(value, index * 4));
   return body;
-}
-
-/** NUL-terminated strings, as the protocol encodes them; NULs inside are dropped. */
-function cstring(text: string): Buffer {
-  return Buffer.from(`${text.replaceAll('\0', '')}\0`, 'utf8');
 }
 
 function fieldsBody(fields: ErrorFields): Buffer {

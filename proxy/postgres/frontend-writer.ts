@@ -1,3 +1,4 @@
+import { cstring } from './cstring.js';
 import { StartupCode } from './message-codes.js';
 
 /**
@@ -11,8 +12,4 @@ export function startupMessage(parameters: Readonly<Record<string, string>>): Bu
   out.writeInt32BE(StartupCode.Protocol3, 4);
   body.copy(out, 8);
   return out;
-}
-
-function cstring(text: string): Buffer {
-  return Buffer.from(`${text.replaceAll('\0', '')}\0`, 'utf8');
 }

@@ -72,40 +72,37 @@ export class SessionRelay {
   }
 
   #fromClient(chunk: Buffer): void {
-    if (this.#ended) return;
-    try {
-      const reader = this.client.reader;
-      reader.push(chunk);
-      let frame: Frame | undefined;
-      while ((frame = reader.next())) {
-        if (observeClientFrame(this.options.log, frame).terminate) this.#terminated = true;
-        this.#toUpstream.forward(frame);
-      }
-    } catch (error) {
-      this.#toUpstream.discard();
-      this.#fail('client', error);
-      return;
-    }
-    this.#send(this.#toUpstream, this.upstream.socket, this.client.socket);
+    this.#relay(chunk, this.client, this.upstream, this.#toUpstream, 'client', this.#observeClient);
     if (this.#terminated) this.upstream.socket.end();
   }
 
   #fromUpstream(chunk: Buffer): void {
+    this.#relay(chunk, this.upstream, this.client, this.#toClient, 'upstream', this.#observeUpstream);
+  }
+
+  // Bound once: the relay runs them for every frame.
+  readonly #observeClient = (frame: Frame) => {
+    if (observeClientFrame(this.options.log, frame).terminate) this.#terminated = true;
+  };
+
+  readonly #observeUpstream = (frame: Frame) => observeServerFrame(this.options.log, frame, this.options.parameters);
+
+  /** Frames `chunk` from `source`, lets `observe` read each frame, and forwards them all to `sink`. */
+  #relay(chunk: Buffer, source: RelayPeer, sink: RelayPeer, writer: FrameWriter, side: 'client' | 'upstream', observe: (frame: Frame) => void): void {
     if (this.#ended) return;
     try {
-      const reader = this.upstream.reader;
-      reader.push(chunk);
+      source.reader.push(chunk);
       let frame: Frame | undefined;
-      while ((frame = reader.next())) {
-        observeServerFrame(this.options.log, frame, this.options.parameters);
-        this.#toClient.forward(frame);
+      while ((frame = source.reader.next())) {
+        observe(frame);
+        writer.forward(frame);
       }
     } catch (error) {
-      this.#toClient.discard();
-      this.#fail('upstream', error);
+      writer.discard();
+      this.#fail(side, error);
       return;
     }
-    this.#send(this.#toClient, this.client.socket, this.upstream.socket);
+    this.#send(writer, sink.socket, source.socket);
   }
 
   /** Flushes toward `sink`; while it is full, `source` stops being read. */

@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { serialize } from 'pg-protocol';
 import type { Secret } from '../config/secret.js';
@@ -200,7 +200,8 @@ async function startTls(target: UpstreamTarget, tcp: Socket): Promise<Socket> {
     const secure = tlsConnect({
       socket: tcp,
       host: target.host,
-      servername: isIp(target.host) ? undefined : target.host,
+      // SNI carries host names only; an IP address is checked against the certificate via `host`.
+      servername: isIP(target.host) === 0 ? target.host : undefined,
       rejectUnauthorized: verify,
       ...(verify && target.ca ? { ca: target.ca } : {}),
     });
@@ -213,8 +214,4 @@ async function startTls(target: UpstreamTarget, tcp: Socket): Promise<Socket> {
       reject(new UpstreamError(`TLS with the upstream of resource "${target.resource}" failed: ${error.message}`, '08001', { cause: error }));
     });
   });
-}
-
-function isIp(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':');
 }
