@@ -1,22 +1,17 @@
 // The gateway's legs of `npm run bench`: `sluice serve` as its own process (recording on, as in
 // production) in front of the bench's PostgreSQL, for the pgbench comparison and a 10M-row stream.
-import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { serialize } from 'pg-protocol';
 import { createStaticToken, hashToken } from '../../proxy/identity/static-tokens.js';
-import { rawLogin } from '../helpers/raw-client.js';
+import { rawLogin, untilReadyForQuery } from '../helpers/raw-client.js';
+import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
 import type { ExtraTarget, PgbenchTarget } from './pgbench.bench.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
 
 export interface BenchGateway {
   readonly target: PgbenchTarget;
-  readonly pid: number;
-  /** Peak resident memory of the gateway process so far (VmHWM), bytes. */
-  peakRss(): number;
+  readonly serve: ServeProcess;
   stop(): Promise<void>;
 }
 
@@ -39,24 +34,12 @@ export async function startBenchGateway(upstream: PgbenchTarget): Promise<BenchG
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'proxy/cli/main.ts'), 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolvePort, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /postgres listening on [^:]+:(\d+)/.exec(out);
-      if (match) resolvePort(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`sluice serve exited with ${code}: ${out}`)));
-  });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const serve = await startServeProcess(configFile);
   return {
-    target: { name: 'sluice gateway', host: '127.0.0.1', port, user: 'bench', password: token, database: 'bench' },
-    pid: child.pid!,
-    peakRss: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+    target: { name: 'sluice gateway', host: serve.host, port: serve.port, user: 'bench', password: token, database: 'bench' },
+    serve,
     async stop() {
-      child.kill('SIGTERM');
-      await exited;
+      await serve.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -66,25 +49,17 @@ export async function startBenchGateway(upstream: PgbenchTarget): Promise<BenchG
 export async function streamThroughGateway(gateway: BenchGateway, rows: number): Promise<string> {
   const socket = await rawLogin({ host: gateway.target.host, port: gateway.target.port, database: gateway.target.database, token: gateway.target.password });
   const started = performance.now();
-  let bytes = 0;
-  await new Promise<void>((done, reject) => {
-    let tail = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      tail = Buffer.concat([tail, chunk.subarray(-6)]).subarray(-6);
-      if (tail.length === 6 && tail[0] === 0x5a && tail.readInt32BE(1) === 5) done();
-    });
-    socket.on('error', reject);
-    socket.resume();
-    socket.write(serialize.query(`SELECT i, 'customer ' || i AS name FROM generate_series(1, ${rows}) i`));
-  });
+  const received = untilReadyForQuery(socket);
+  socket.resume();
+  socket.write(serialize.query(`SELECT i, 'customer ' || i AS name FROM generate_series(1, ${rows}) i`));
+  const bytes = await received;
   const seconds = (performance.now() - started) / 1000;
   socket.end(serialize.end());
   const mb = bytes / 1024 / 1024;
   return [
     `stream of ${rows.toLocaleString('en-US')} rows through the gateway (recording on):`,
     `  ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s, ${(mb / seconds).toFixed(1)} MB/s (${mb.toFixed(0)} MB in ${seconds.toFixed(1)} s)`,
-    `  gateway peak RSS: ${(gateway.peakRss() / 1024 / 1024).toFixed(1)} MB`,
+    `  gateway peak RSS: ${(gateway.serve.peakRss() / 1024 / 1024).toFixed(1)} MB`,
   ].join('\n');
 }
 

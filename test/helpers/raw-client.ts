@@ -51,3 +51,22 @@ export function readUntilClose(socket: Socket): Promise<Buffer> {
     socket.resume();
   });
 }
+
+/**
+ * Resolves with the bytes received once the stream ends with a ReadyForQuery (the end of a
+ * query's answer); `onChunk` sees every chunk first (to count it, or to read slowly).
+ */
+export function untilReadyForQuery(socket: Socket, onChunk: (chunk: Buffer) => void = () => {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let bytes = 0;
+    let tail = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      onChunk(chunk);
+      tail = Buffer.concat([tail, chunk.subarray(-6)]).subarray(-6);
+      // ReadyForQuery: 'Z', length 5, status.
+      if (tail.length === 6 && tail[0] === 0x5a && tail.readInt32BE(1) === 5) resolve(bytes);
+    });
+    socket.once('error', reject);
+  });
+}

@@ -13,6 +13,8 @@ export interface ServeProcess {
   stderr(): string;
   /** Resident memory now, from /proc (bytes). */
   rss(): number;
+  /** Peak resident memory since the process started (bytes). */
+  peakRss(): number;
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -49,11 +51,16 @@ export async function startServeProcess(configFile: string, env: NodeJS.ProcessE
     ...address,
     stdout: () => stdout,
     stderr: () => stderr,
-    rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
+    rss: () => memoryKb(child.pid!, 'VmRSS') * 1024,
+    peakRss: () => memoryKb(child.pid!, 'VmHWM') * 1024,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode;
       child.kill(signal);
       return exited;
     },
   };
+}
+
+function memoryKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }

@@ -2,7 +2,7 @@ import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGatewayConfig, type GatewayConfigFile } from '../../helpers/gateway.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
-import { rawLogin } from '../../helpers/raw-client.js';
+import { rawLogin, untilReadyForQuery } from '../../helpers/raw-client.js';
 import { startServeProcess, type ServeProcess } from '../../helpers/serve-process.js';
 
 const ROWS = 1_000_000;
@@ -36,23 +36,15 @@ describe('backpressure', () => {
     let done = false;
     let slow = true;
     const sampler = setInterval(() => (peak = Math.max(peak, serve.rss())), 50);
-    const finished = new Promise<void>((resolve, reject) => {
-      let tail = Buffer.alloc(0);
-      socket.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        tail = Buffer.concat([tail, chunk.subarray(-6)]).subarray(-6);
-        // ReadyForQuery ends the result: 'Z', length 5, status.
-        if (tail.length === 6 && tail[0] === 0x5a && tail.readInt32BE(1) === 5) {
-          done = true;
-          resolve();
-        }
-        if (slow) {
-          // The slow consumer: one chunk (at most 64 KB) per 20 ms, a few MB/s.
-          socket.pause();
-          setTimeout(() => socket.resume(), 20);
-        }
-      });
-      socket.on('error', reject);
+    const finished = untilReadyForQuery(socket, (chunk) => {
+      bytes += chunk.length;
+      if (slow) {
+        // The slow consumer: one chunk (at most 64 KB) per 20 ms, a few MB/s.
+        socket.pause();
+        setTimeout(() => socket.resume(), 20);
+      }
+    }).then(() => {
+      done = true;
     });
     socket.resume();
     // Slow phase: 3 s while PostgreSQL could produce hundreds of MB.
