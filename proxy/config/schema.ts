@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { STATEMENT_KINDS } from '../common/statement-kinds.js';
 import { isHttpsOrLoopback, parseUrl } from '../common/urls.js';
+import { RESERVED_RULE_NAMES } from '../policy/gateway-decisions.js';
+import { DEFAULT_DANGEROUS_FUNCTIONS } from '../sql/dangerous-functions.js';
+import { STATEMENT_FLAGS } from '../sql/statement-class.js';
+import { policyProblems } from './policy-checks.js';
 import { Secret } from './secret.js';
 import { parseDuration, parseHostPort, parseSize } from './units.js';
 
@@ -181,19 +185,43 @@ const resource = z.discriminatedUnion('type', [postgresResource, httpResource, e
   error: 'needs `type`: postgres, http or exec',
 });
 
+/** The longest `session_grant`: an approval that outlives a working day should be a rule. */
+export const MAX_SESSION_GRANT_MS = 86_400_000;
+
 const policyRule = z.strictObject({
-  name,
+  name: name.refine(
+    (rule) => !RESERVED_RULE_NAMES.includes(rule),
+    { error: (issue) => `"${String(issue.input)}" is reserved for Sluice's own decisions in traces; choose another rule name` },
+  ),
   match: z
     .strictObject({
       groups: groupList.optional(),
+      // Globs: `*` matches any run of characters.
       subjects: z.array(nonEmptyText('a subject')).optional(),
+      claims: z
+        .record(nonEmptyText('a claim name'), z.union([text('a claim value or glob'), z.array(text('a claim value or glob')).min(1, 'must list at least one value')], { error: 'expected a claim value (or glob), or a list of them' }))
+        .optional(),
       resources: z.array(nonEmptyText('a resource name')).optional(),
       kinds: z.array(z.enum(STATEMENT_KINDS, { error: (issue) => `unknown kind "${String(issue.input)}"; known kinds: ${STATEMENT_KINDS.join(', ')}` })).optional(),
-      relations: z.array(text('a relation').regex(/^[^.\s]+\.[^.\s]+$/, 'must be schema-qualified (schema.table)')).optional(),
+      relations: z.array(text('a relation').regex(/^[^.\s]+\.[^.\s]+$/, 'must be schema-qualified (schema.table; `*` globs like public.* or *.users)')).optional(),
+      flags: z.array(z.enum(STATEMENT_FLAGS, { error: (issue) => `unknown flag "${String(issue.input)}"; known flags: ${STATEMENT_FLAGS.join(', ')}` })).optional(),
     })
     .default({}),
   effect: z.enum(['allow', 'deny', 'approve'], { error: 'must be allow, deny or approve' }),
   reason: text().optional(),
+  // Whether it suits the effect is checked in policyProblems, so it is reported with other errors.
+  session_grant: duration('a duration')
+    .refine((ms) => ms > 0 && ms <= MAX_SESSION_GRANT_MS, 'must be more than 0 and at most 24h')
+    .optional(),
+});
+
+const dangerousFunction = text('a function name').regex(
+  /^(?:[a-z_][a-z0-9_$]*\.)?(?:[a-z_][a-z0-9_$]*\*?|\*)$/,
+  'must be a lower-case function name, optionally schema-qualified, optionally ending in "*" (e.g. pg_read_file, dblink*, admin.reset_all)',
+);
+
+const sql = z.strictObject({
+  dangerous_functions: z.array(dangerousFunction).default([...DEFAULT_DANGEROUS_FUNCTIONS]),
 });
 
 const limits = z.strictObject({
@@ -257,6 +285,7 @@ export const configSchema = z
     roles: roles.default({ approvers: ['approvers'], auditors: ['auditors', 'approvers'], admins: ['admins'] }),
     resources: z.array(resource).default([]),
     policy: z.array(policyRule).default([]),
+    sql: sql.default({ dangerous_functions: [...DEFAULT_DANGEROUS_FUNCTIONS] }),
     limits: limits.default({ on_exceed: 'deny' }),
     masking: z.array(maskingRule).default([]),
     approvals: approvals.default({ timeout: 600_000, quorum: 1, self_approval: false }),
@@ -297,6 +326,7 @@ export function crossReferenceProblems(tree: unknown): { path: (string | number)
       }
     }),
   );
+  problems.push(...policyProblems(namedItems(root.policy), resources));
   return problems;
 }
 

@@ -1,5 +1,8 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { createSecureContext, type SecureContext } from 'node:tls';
+import { startApiListener, type ApiListener } from '../api/api-server.js';
+import { createApprovalBroker } from '../approvals/approval-broker.js';
+import type { ApprovalBroker } from '../approvals/approval-types.js';
 import { openAuditStore } from '../audit/audit-store.js';
 import type { AuditStore } from '../audit/audit-types.js';
 import type { Config } from '../config/schema.js';
@@ -8,9 +11,14 @@ import { CancelRegistry } from '../postgres/cancel-registry.js';
 import { CLIENT_LIMITS, UPSTREAM_LIMITS } from '../postgres/message-reader.js';
 import { startPostgresListener, type PostgresListener } from '../postgres/postgres-listener.js';
 import { loadConfiguredTls, loadOrCreateSelfSigned } from '../postgres/tls-material.js';
-import { resourcesFor } from '../policy/resource-access.js';
+import { explainSql } from '../policy/explain-sql.js';
+import { PolicyEngine } from '../policy/policy-engine.js';
+import { SqlClassifier } from '../sql/sql-classifier.js';
+import { loadSqlParser } from '../sql/sql-parser.js';
 import type { Logger } from './logger.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { EngineEvents } from './engine-events.js';
+import { observedStore } from './observed-store.js';
 import { upstreamTargets } from './upstream-targets.js';
 
 export interface EngineOptions extends AuthenticatorOptions {
@@ -21,8 +29,15 @@ export interface EngineOptions extends AuthenticatorOptions {
 export interface Engine {
   readonly postgres: PostgresListener | undefined;
   readonly store: AuditStore;
+  readonly approvals: ApprovalBroker;
+  readonly policy: PolicyEngine;
+  readonly classifier: SqlClassifier;
+  /** What the engine API tells subscribers: approvals requested and decided, sessions and their events. */
+  readonly events: EngineEvents;
   /** How the PostgreSQL listener answers SSLRequest, for the startup banner. */
   readonly postgresTls: { readonly mode: 'off' | 'configured' | 'generated' | 'reused'; readonly fingerprint256?: string };
+  /** The engine API listener (listen.api), for the banner; undefined when not configured. */
+  readonly api: { readonly url: string; readonly tls: Engine['postgresTls'] } | undefined;
   close(): Promise<void>;
 }
 
@@ -32,13 +47,18 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   if (config.audit.store !== 'sqlite') {
     throw new Error('audit.store: a PostgreSQL audit store is not available yet in this version; use "sqlite"');
   }
+  // The parser is WASM: compiled once, before any session needs it.
+  await loadSqlParser();
+  const classifier = new SqlClassifier({ dangerousFunctions: config.sql.dangerous_functions });
+  const policy = new PolicyEngine(config);
+  const events = new EngineEvents();
   await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
   await chmod(config.data_dir, 0o700);
   const targets = await upstreamTargets(config.resources);
   const lock = await lockDataDir(config.data_dir);
 
   let postgres: PostgresListener | undefined;
-  const store = await openAuditStore({
+  const rawStore = await openAuditStore({
     dataDir: config.data_dir,
     durability: config.audit.durability,
     onError: (error) => {
@@ -51,8 +71,14 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
     await lock.release();
     throw error;
   });
+  const store = observedStore(rawStore, events);
+  const approvals = createApprovalBroker({ timeoutMs: config.approvals.timeout, quorum: config.approvals.quorum, selfApproval: config.approvals.self_approval });
+  approvals.on('requested', (approval) => events.emit('approval.requested', approval));
+  approvals.on('decided', (approval) => events.emit('approval.decided', approval));
 
   let postgresTls: Engine['postgresTls'] = { mode: 'off' };
+  let apiListener: ApiListener | undefined;
+  let api: Engine['api'];
   try {
     const listen = config.listen.postgres;
     if (listen) {
@@ -68,8 +94,10 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         allowCleartextWithoutTls: config.listen.allow_cleartext_without_tls,
         authenticator: new Authenticator(config.identity, options),
         resources: targets,
-        resourcesFor: (identity) => resourcesFor(identity, config).filter((name) => targets.has(name)),
+        resourcesFor: (identity) => policy.resourcesFor(identity).filter((name) => targets.has(name)),
         store,
+        gatekeeping: { classifier, policy },
+        approvals,
         cancels: new CancelRegistry(),
         log,
         tls: secureContext,
@@ -79,7 +107,31 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         throw new Error(`listen.postgres: cannot listen on ${listen.address.host}:${listen.address.port} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
       });
     }
+
+    // The engine API: approvals, sessions and policy for approvers and auditors (proxy/api).
+    const apiListen = config.listen.api;
+    if (apiListen) {
+      const material =
+        apiListen.tls === 'off' ? undefined
+        : apiListen.tls === 'auto' ? await loadOrCreateSelfSigned(config.data_dir, [apiListen.address.host])
+        : await loadConfiguredTls(apiListen.tls);
+      apiListener = await startApiListener({
+        host: apiListen.address.host,
+        port: apiListen.address.port,
+        tls: material && { cert: material.cert, key: material.key },
+        authenticator: new Authenticator(config.identity, options),
+        roles: config.roles,
+        services: { approvals, audit: store, explain: async (input) => explainSql(policy, classifier, input) },
+        events,
+        log,
+      }).catch((error: unknown) => {
+        throw new Error(`listen.api: cannot listen on ${apiListen.address.host}:${apiListen.address.port} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+      });
+      api = { url: apiListener.url, tls: material ? { mode: material.source, fingerprint256: material.fingerprint256 } : { mode: 'off' } };
+    }
   } catch (error) {
+    await postgres?.close();
+    approvals.close();
     await store.close();
     await lock.release();
     throw error;
@@ -89,9 +141,18 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   return {
     postgres,
     store,
+    approvals,
+    policy,
+    classifier,
+    events,
     postgresTls,
+    api,
     close() {
       closing ??= (async () => {
+        // First, so no decision arrives while the rest shuts down.
+        await apiListener?.close();
+        // Held statements end as cancelled (their clients get an error) before the listener closes.
+        approvals.close();
         await postgres?.close();
         await store.close();
         await lock.release();

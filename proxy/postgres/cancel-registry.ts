@@ -16,15 +16,19 @@ export interface CancelTarget {
  * and the secret match a live session.
  */
 export class CancelRegistry {
-  readonly #sessions = new Map<number, { secretKey: number; target: CancelTarget }>();
+  readonly #sessions = new Map<number, { secretKey: number; target: CancelTarget; intercept?: () => boolean }>();
 
-  /** Issues a fresh key for a session; `release` it when the session ends. */
-  register(target: CancelTarget): { processId: number; secretKey: number; release: () => void } {
+  /**
+   * Issues a fresh key for a session; `release` it when the session ends. `intercept` sees a
+   * cancel first and returns true when it handled it inside the gateway (a statement held for
+   * approval has nothing running upstream to cancel).
+   */
+  register(target: CancelTarget, intercept?: () => boolean): { processId: number; secretKey: number; release: () => void } {
     let processId: number;
     do processId = randomInt(1, 2 ** 31 - 1);
     while (this.#sessions.has(processId));
     const secretKey = randomInt(-(2 ** 31), 2 ** 31 - 1);
-    this.#sessions.set(processId, { secretKey, target });
+    this.#sessions.set(processId, { secretKey, target, ...(intercept ? { intercept } : {}) });
     return { processId, secretKey, release: () => this.#sessions.delete(processId) };
   }
 
@@ -32,6 +36,13 @@ export class CancelRegistry {
   lookup(processId: number, secretKey: number): CancelTarget | undefined {
     const entry = this.#sessions.get(processId);
     return entry && entry.secretKey === secretKey ? entry.target : undefined;
+  }
+
+  /** Routes a CancelRequest: handled in the gateway, sent on to the upstream, or unknown. */
+  route(processId: number, secretKey: number): 'handled' | 'unknown' | CancelTarget {
+    const entry = this.#sessions.get(processId);
+    if (!entry || entry.secretKey !== secretKey) return 'unknown';
+    return entry.intercept?.() ? 'handled' : entry.target;
   }
 
   get size(): number {

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
+import type { ApprovalBroker } from '../approvals/approval-types.js';
 import type { AuditStore, SessionCounters, SessionStart } from '../audit/audit-types.js';
 import type { Logger } from '../engine/logger.js';
 import { isAuthError, type AuthError } from '../identity/auth-error.js';
@@ -13,6 +14,7 @@ import { LOGIN_LIMITS, type MessageReader, type ReaderLimits } from './message-r
 import { ProtocolError } from './protocol-error.js';
 import { SessionRelay, type RelayEnd } from './session-relay.js';
 import { negotiateStartup } from './startup-negotiation.js';
+import { StatementJudge, type Gatekeeping } from './statement-judge.js';
 import { StatementLog } from './statement-log.js';
 import { connectUpstream, UpstreamError, type UpstreamConnection, type UpstreamTarget } from './upstream-connect.js';
 
@@ -24,6 +26,9 @@ export interface SessionContext {
   /** The resources an identity may use; a name outside this list is "unknown" to that caller. */
   readonly resourcesFor: (identity: Identity) => readonly string[];
   readonly store: AuditStore;
+  /** Classification and policy for every statement. */
+  readonly gatekeeping: Gatekeeping;
+  readonly approvals: ApprovalBroker;
   readonly cancels: CancelRegistry;
   readonly log: Logger;
   readonly tls: SecureContext | undefined;
@@ -54,9 +59,9 @@ export async function serveClient(raw: Socket, ctx: SessionContext): Promise<voi
       limits: LOGIN_LIMITS,
       onCancel: (processId, secretKey) => {
         raw.destroy();
-        const target = ctx.cancels.lookup(processId, secretKey);
-        if (target) void sendCancel(target);
-        else ctx.log.warn('cancel request with an unknown key ignored', { client: clientAddress });
+        const route = ctx.cancels.route(processId, secretKey);
+        if (route === 'unknown') ctx.log.warn('cancel request with an unknown key ignored', { client: clientAddress });
+        else if (route !== 'handled') void sendCancel(route);
       },
       onSocket: (secure) => {
         socket = secure;
@@ -126,20 +131,30 @@ function startRelay(args: {
   const { ctx, socket, upstream, identity, resourceName, target } = args;
   const recording = ctx.store.beginSession(sessionStart(identity, resourceName, args.clientAddress, args.application));
   const counters: SessionCounters = { statements: 0, errors: 0, rows: 0 };
-  const cancelKey = ctx.cancels.register({ host: target.host, port: target.port, processId: upstream.processId, secretKey: upstream.secretKey });
+  // `relay` is declared below; a cancel cannot arrive before the client has the key.
+  const cancelKey = ctx.cancels.register({ host: target.host, port: target.port, processId: upstream.processId, secretKey: upstream.secretKey }, () => relay.cancelHeld());
   const log = new StatementLog((statement) => {
     counters.statements++;
     counters.rows += statement.rows;
     if (statement.outcome === 'error') counters.errors++;
     void recording.event('query', statement);
   });
+  const parameters = new Map(upstream.parameters);
   const relay: SessionRelay = new SessionRelay(
     { socket, reader: args.reader },
     { socket: upstream.socket, reader: upstream.reader },
     {
       resource: resourceName,
       log,
-      parameters: new Map(upstream.parameters),
+      parameters,
+      gate: {
+        sessionId: recording.id,
+        resource: resourceName,
+        requester: { subject: identity.subject, issuer: identity.issuer, method: identity.method, groups: identity.groups, claims: identity.claims },
+        judge: new StatementJudge(ctx.gatekeeping, identity, resourceName, target.user, parameters),
+        approvals: ctx.approvals,
+        recording,
+      },
       onAbandoned: () => void sendCancel({ host: target.host, port: target.port, processId: upstream.processId, secretKey: upstream.secretKey }),
       onEnd: (end: RelayEnd) => {
         ctx.live.delete(relay);

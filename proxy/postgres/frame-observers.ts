@@ -1,4 +1,5 @@
 import { commandTag, decodeBackend } from './backend-decode.js';
+import { errorResponse } from './backend-writer.js';
 import { decodeBind, decodeExecute, decodeParse, decodeQuery, decodeTarget } from './frontend-decode.js';
 import { BackendCode, describeCode, FrontendCode } from './message-codes.js';
 import type { Frame } from './message-reader.js';
@@ -62,7 +63,10 @@ export function observeClientFrame(log: StatementLog, frame: Frame): ClientFrame
   return CONTINUE;
 }
 
-export function observeServerFrame(log: StatementLog, frame: Frame, parameters: Map<string, string>): void {
+/** What becomes of a server frame: forwarded (undefined), dropped, or replaced by the gateway's own bytes. */
+export type ServerFrameEffect = undefined | 'drop' | Buffer;
+
+export function observeServerFrame(log: StatementLog, frame: Frame, parameters: Map<string, string>): ServerFrameEffect {
   switch (frame.code) {
     case BackendCode.DataRow:
       log.dataRow();
@@ -76,7 +80,10 @@ export function observeServerFrame(log: StatementLog, frame: Frame, parameters: 
       break;
     case BackendCode.ErrorResponse: {
       const error = decodeBackend(frame);
-      if (error.name === 'error') log.error(error.code ?? 'XX000', error.message ?? '');
+      if (error.name !== 'error') break;
+      const denial = log.error(error.code ?? 'XX000', error.message ?? '');
+      // The upstream raised a denial the gateway asked for: the client sees the gateway's words.
+      if (denial) return errorResponse(denial);
       break;
     }
     case BackendCode.ReadyForQuery:
@@ -85,7 +92,7 @@ export function observeServerFrame(log: StatementLog, frame: Frame, parameters: 
     case BackendCode.ParseComplete:
     case BackendCode.BindComplete:
     case BackendCode.CloseComplete:
-      log.stepComplete();
+      if (log.stepComplete()) return 'drop';
       break;
     case BackendCode.RowDescription:
     case BackendCode.NoData:
@@ -104,4 +111,5 @@ export function observeServerFrame(log: StatementLog, frame: Frame, parameters: 
     default:
       break;
   }
+  return undefined;
 }

@@ -1,9 +1,10 @@
 import type { Socket } from 'node:net';
 import { errorResponse } from './backend-writer.js';
-import { observeClientFrame, observeServerFrame } from './frame-observers.js';
+import { observeServerFrame } from './frame-observers.js';
 import { FrameWriter } from './frame-writer.js';
 import type { Frame, MessageReader } from './message-reader.js';
 import { ProtocolError } from './protocol-error.js';
+import { StatementGate, type GateOptions } from './statement-gate.js';
 import type { StatementLog } from './statement-log.js';
 
 export type RelayEnd =
@@ -24,19 +25,23 @@ export interface RelayOptions {
   readonly onEnd: (end: RelayEnd) => void;
   /** Called when the client disconnects with statements still running upstream. */
   readonly onAbandoned: () => void;
+  /** What the statement gate needs besides the relay's own writers and log. */
+  readonly gate: Omit<GateOptions, 'log' | 'toUpstream' | 'toClient' | 'flush' | 'pauseClient' | 'fail'>;
 }
 
 /**
- * Relays an authenticated session in both directions. Frames are inspected only as far as the
- * statement log needs and forwarded as their original bytes; the gateway writes only its own
- * errors. Each direction pauses its source while the other side's socket is full, so a slow
- * client holds the upstream back instead of growing the gateway's memory.
+ * Relays an authenticated session in both directions. Client frames pass the statement gate
+ * (policy and approvals); frames are inspected only as far as gate and statement log need and
+ * forwarded as their original bytes; the gateway writes only its own errors and notices. Each
+ * direction pauses its source while the other side's socket is full, so a slow client holds the
+ * upstream back instead of growing the gateway's memory.
  */
 export class SessionRelay {
   readonly #toUpstream: FrameWriter;
   readonly #toClient: FrameWriter;
+  readonly #gate: StatementGate;
   #ended = false;
-  #terminated = false;
+  #heldPause = false;
 
   constructor(
     private readonly client: RelayPeer,
@@ -45,6 +50,20 @@ export class SessionRelay {
   ) {
     this.#toUpstream = new FrameWriter(upstream.socket);
     this.#toClient = new FrameWriter(client.socket);
+    this.#gate = new StatementGate({
+      ...options.gate,
+      log: options.log,
+      toUpstream: this.#toUpstream,
+      toClient: this.#toClient,
+      flush: () => this.#flushAfterGate(),
+      pauseClient: (paused) => this.#pauseForHeld(paused),
+      fail: (error) => this.#fail('client', error),
+    });
+  }
+
+  /** A CancelRequest for this session: true when it cancelled a statement held for approval. */
+  cancelHeld(): boolean {
+    return !this.#ended && this.#gate.cancel();
   }
 
   start(): void {
@@ -72,59 +91,77 @@ export class SessionRelay {
   }
 
   #fromClient(chunk: Buffer): void {
-    this.#relay(chunk, this.client, this.upstream, this.#toUpstream, 'client', this.#observeClient);
-    if (this.#terminated) this.upstream.socket.end();
+    if (!this.#relay(chunk, this.client, this.#toUpstream, 'client', this.#passClient)) return;
+    this.#flushAfterGate();
   }
 
   #fromUpstream(chunk: Buffer): void {
-    this.#relay(chunk, this.upstream, this.client, this.#toClient, 'upstream', this.#observeUpstream);
+    if (!this.#relay(chunk, this.upstream, this.#toClient, 'upstream', this.#passUpstream)) return;
+    this.#send(this.#toClient, this.client.socket, this.upstream.socket);
   }
 
   // Bound once: the relay runs them for every frame.
-  readonly #observeClient = (frame: Frame) => {
-    if (observeClientFrame(this.options.log, frame).terminate) this.#terminated = true;
+  readonly #passClient = (frame: Frame) => this.#gate.accept(frame);
+
+  readonly #passUpstream = (frame: Frame) => {
+    const effect = observeServerFrame(this.options.log, frame, this.options.parameters);
+    if (effect === undefined) this.#toClient.forward(frame);
+    else if (effect !== 'drop') this.#toClient.write(effect);
   };
 
-  readonly #observeUpstream = (frame: Frame) => observeServerFrame(this.options.log, frame, this.options.parameters);
-
-  /** Frames `chunk` from `source`, lets `observe` read each frame, and forwards them all to `sink`. */
-  #relay(chunk: Buffer, source: RelayPeer, sink: RelayPeer, writer: FrameWriter, side: 'client' | 'upstream', observe: (frame: Frame) => void): void {
-    if (this.#ended) return;
+  /** Frames `chunk` from `source` and hands each frame to `pass`; false when the session failed. */
+  #relay(chunk: Buffer, source: RelayPeer, writer: FrameWriter, side: 'client' | 'upstream', pass: (frame: Frame) => void): boolean {
+    if (this.#ended) return false;
     try {
       source.reader.push(chunk);
       let frame: Frame | undefined;
-      while ((frame = source.reader.next())) {
-        observe(frame);
-        writer.forward(frame);
-      }
+      while ((frame = source.reader.next())) pass(frame);
     } catch (error) {
       writer.discard();
       this.#fail(side, error);
-      return;
+      return false;
     }
-    this.#send(writer, sink.socket, source.socket);
+    return true;
+  }
+
+  /** The gate may have written both ways: statements upstream, notices to the client. */
+  #flushAfterGate(): void {
+    if (this.#ended) return;
+    this.#send(this.#toUpstream, this.upstream.socket, this.client.socket);
+    this.#send(this.#toClient, this.client.socket, this.upstream.socket);
+    if (this.#gate.terminated) this.upstream.socket.end();
+  }
+
+  #pauseForHeld(paused: boolean): void {
+    if (paused === this.#heldPause || this.#ended) return;
+    this.#heldPause = paused;
+    if (paused) this.client.socket.pause();
+    else this.client.socket.resume();
   }
 
   /** Flushes toward `sink`; while it is full, `source` stops being read. */
   #send(writer: FrameWriter, sink: Socket, source: Socket): void {
     if (writer.flush() || sink.destroyed) return;
     if (source.isPaused()) return;
+    if (process.env.DBG_RELAY) process.stderr.write(`pause ${source === this.client.socket ? 'client' : 'upstream'}\n`);
     source.pause();
     sink.once('drain', () => {
-      if (!this.#ended) source.resume();
+      if (!this.#ended && !(source === this.client.socket && this.#heldPause)) source.resume();
     });
   }
 
   #clientGone(): void {
     if (this.#ended) return;
-    if (this.options.log.inFlight && !this.#terminated) this.options.onAbandoned();
+    const terminated = this.#gate.terminated;
+    this.#gate.close('the client disconnected');
+    if (this.options.log.inFlight && !terminated) this.options.onAbandoned();
     this.upstream.socket.end();
-    this.#end({ status: 'closed', reason: this.#terminated ? 'client terminated' : 'client disconnected' });
+    this.#end({ status: 'closed', reason: terminated ? 'client terminated' : 'client disconnected' });
   }
 
   #upstreamGone(): void {
     if (this.#ended) return;
-    if (this.#terminated) {
+    if (this.#gate.terminated) {
       this.client.socket.end();
       this.#end({ status: 'closed', reason: 'client terminated' });
       return;
@@ -147,6 +184,7 @@ export class SessionRelay {
   #end(end: RelayEnd): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#gate.close(end.reason);
     this.options.onEnd(end);
   }
 }

@@ -1,5 +1,19 @@
+import type { ErrorFields } from './backend-writer.js';
 import type { BoundValue } from './frontend-decode.js';
 import { rowsOfTag } from './backend-decode.js';
+
+/** What policy said about a statement the log is told about. */
+export interface Verdict {
+  readonly effect: 'allow' | 'deny' | 'approve';
+  readonly rule: string;
+  /** The approval it ran under (held and approved, or a session grant). */
+  readonly approval?: string;
+  /**
+   * Set when the gateway replaced the statement with one that makes the upstream raise 42501:
+   * the error the client sees instead of the upstream's.
+   */
+  readonly denial?: Omit<ErrorFields, 'severity'>;
+}
 
 /**
  * One statement as it ran, shaped as the `query` event the recorder stores (snake_case keys, as
@@ -19,6 +33,8 @@ export type StatementRecord = {
   readonly outcome: 'ok' | 'error' | 'aborted';
   readonly tags: readonly string[];
   readonly error?: { readonly code: string; readonly message: string };
+  /** The policy decision it ran (or was refused) under. */
+  readonly decision?: { readonly effect: Verdict['effect']; readonly rule: string; readonly approval?: string };
 };
 
 interface Execution {
@@ -27,6 +43,7 @@ interface Execution {
   readonly params?: readonly (string | null)[];
   readonly statement?: string;
   readonly started: number;
+  readonly verdict?: Verdict;
   /** When the server finished it (extended statements are reported later, at their Sync). */
   finished: number | undefined;
   rows: number;
@@ -43,7 +60,9 @@ type Pending =
   | { readonly kind: 'query' | 'execute'; readonly execution: Execution }
   | { readonly kind: 'parse'; readonly text: string }
   | { readonly kind: 'bind'; readonly text: string; readonly statement: string; readonly params: readonly (string | null)[] }
-  | { readonly kind: 'describe' | 'close' | 'sync' };
+  | { readonly kind: 'describe' | 'close' | 'sync' }
+  /** A message the gateway added (to make the upstream raise a denial): its answer never reaches the client. */
+  | { readonly kind: 'injected' };
 
 const MAX_RECORDED_PARAMS = 100;
 const MAX_PARAM_CHARS = 1_024;
@@ -76,8 +95,13 @@ export class StatementLog {
 
   // --- client -> server ---
 
-  query(text: string): void {
-    this.#pending.push({ kind: 'query', execution: this.#execution('simple', text) });
+  query(text: string, verdict?: Verdict): void {
+    this.#pending.push({ kind: 'query', execution: this.#execution('simple', text, undefined, undefined, verdict) });
+  }
+
+  /** Messages the gateway sent upstream on its own; their step answers are swallowed (see stepComplete). */
+  injected(count: number): void {
+    for (let i = 0; i < count; i++) this.#pending.push({ kind: 'injected' });
   }
 
   parse(statement: string, text: string): void {
@@ -86,7 +110,7 @@ export class StatementLog {
   }
 
   bind(portal: string, statement: string, values: readonly BoundValue[]): void {
-    const bound = { text: this.#statements.get(statement) ?? '', statement, params: values.slice(0, MAX_RECORDED_PARAMS).map(recordedValue) };
+    const bound = { text: this.#statements.get(statement) ?? '', statement, params: recordedParams(values) };
     this.#portals.set(portal, bound);
     this.#pending.push({ kind: 'bind', ...bound });
   }
@@ -95,9 +119,9 @@ export class StatementLog {
     this.#pending.push({ kind: 'describe' });
   }
 
-  execute(portal: string): void {
+  execute(portal: string, verdict?: Verdict): void {
     const bound = this.#portals.get(portal);
-    this.#pending.push({ kind: 'execute', execution: this.#execution('extended', bound?.text ?? '', bound?.params, bound?.statement || undefined) });
+    this.#pending.push({ kind: 'execute', execution: this.#execution('extended', bound?.text ?? '', bound?.params, bound?.statement || undefined, verdict) });
   }
 
   close(target: 'statement' | 'portal', name: string): void {
@@ -111,10 +135,15 @@ export class StatementLog {
 
   // --- server -> client ---
 
-  /** ParseComplete, BindComplete or CloseComplete. */
-  stepComplete(): void {
+  /** ParseComplete, BindComplete or CloseComplete. Returns true when it answers a message the gateway injected: do not forward it. */
+  stepComplete(): boolean {
     const kind = this.#pending[0]?.kind;
     if (kind === 'parse' || kind === 'bind' || kind === 'close') this.#pending.shift();
+    else if (kind === 'injected') {
+      this.#pending.shift();
+      return true;
+    }
+    return false;
   }
 
   /** RowDescription or NoData: the end of a Describe's answer (a Query's RowDescription is not). */
@@ -146,15 +175,21 @@ export class StatementLog {
     if (head.kind === 'execute') this.#unsynced.push(this.#shiftExecution());
   }
 
-  error(code: string, message: string): void {
+  /**
+   * An ErrorResponse. Returns the gateway's own error to send instead when it answers a statement
+   * the gateway denied (the upstream raised 42501 only to put the session in the right state).
+   */
+  error(code: string, message: string): Verdict['denial'] {
     const head = this.#pending[0];
-    if (!head) return;
-    const error = { code, message };
+    if (!head) return undefined;
+    let error = { code, message };
+    const denial = (head.kind === 'query' || head.kind === 'execute') && code === head.execution.verdict?.denial?.code ? head.execution.verdict.denial : undefined;
+    if (denial) error = { code: denial.code, message: denial.message };
     switch (head.kind) {
       case 'query':
         // A simple Query goes on to its ReadyForQuery; nothing is skipped.
         head.execution.error = error;
-        return;
+        return denial;
       case 'sync':
         // The implicit transaction failed to commit: what ran in it did not take effect.
         for (const execution of this.#unsynced) execution.error ??= error;
@@ -173,10 +208,12 @@ export class StatementLog {
       }
       case 'describe':
       case 'close':
+      case 'injected':
         break;
     }
     // Extended protocol: the server skips everything up to Sync; what was queued never runs.
     while (this.#pending.length > 0 && this.#pending[0]!.kind !== 'sync') this.#pending.shift();
+    return denial;
   }
 
   readyForQuery(): void {
@@ -207,8 +244,8 @@ export class StatementLog {
 
   // ---
 
-  #execution(protocol: 'simple' | 'extended', text: string, params?: readonly (string | null)[], statement?: string): Execution {
-    return { protocol, text, params, statement, started: this.now(), finished: undefined, rows: 0, dataRows: 0, tags: [] };
+  #execution(protocol: 'simple' | 'extended', text: string, params?: readonly (string | null)[], statement?: string, verdict?: Verdict): Execution {
+    return { protocol, text, params, statement, verdict, started: this.now(), finished: undefined, rows: 0, dataRows: 0, tags: [] };
   }
 
   #shiftExecution(): Execution {
@@ -235,8 +272,15 @@ export class StatementLog {
     if (execution.params) record.params = execution.params;
     if (execution.statement) record.statement = execution.statement;
     if (execution.error) record.error = execution.error;
+    const verdict = execution.verdict;
+    if (verdict) record.decision = verdict.approval ? { effect: verdict.effect, rule: verdict.rule, approval: verdict.approval } : { effect: verdict.effect, rule: verdict.rule };
     this.onStatement(record);
   }
+}
+
+/** Bound values as the record shows them: at most 100, long text shortened, binary as hex. */
+export function recordedParams(values: readonly BoundValue[]): (string | null)[] {
+  return values.slice(0, MAX_RECORDED_PARAMS).map(recordedValue);
 }
 
 function recordedValue(value: BoundValue): string | null {

@@ -7,6 +7,7 @@ import { serialize } from 'pg-protocol';
 import { createStaticToken, hashToken } from '../../proxy/identity/static-tokens.js';
 import { rawLogin, untilReadyForQuery } from '../helpers/raw-client.js';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
+import { approvalLatencyReport } from './approval.bench.js';
 import type { ExtraTarget, PgbenchTarget } from './pgbench.bench.js';
 
 export interface BenchGateway {
@@ -15,8 +16,23 @@ export interface BenchGateway {
   stop(): Promise<void>;
 }
 
+/** One rule that allows everything: the gateway still classifies each statement, but no rule set to walk. */
+const ALLOW_ALL = ['{ name: bench, match: { groups: [bench], flags: [no_where, cte_write, select_into, copy_program, dangerous_function, unknown_function, set_role, explain_analyze] }, effect: allow }'];
+
+/** What a team would run: reads and bounded writes allowed, DDL and side doors denied, unbounded writes held. */
+export const REALISTIC_POLICY = [
+  '{ name: ci-read, match: { groups: [bench], kinds: [select, set, transaction] }, effect: allow }',
+  '{ name: ci-writes, match: { groups: [bench], kinds: [insert, update, delete], relations: ["public.pgbench_*"] }, effect: allow }',
+  '{ name: no-ddl, match: { kinds: [ddl, truncate, grant] }, effect: deny, reason: "schema changes go through migrations" }',
+  '{ name: keep-branches, match: { relations: [public.pgbench_branches], kinds: [delete] }, effect: deny }',
+  '{ name: side-doors, match: { flags: [dangerous_function, copy_program, set_role] }, effect: deny }',
+  '{ name: unbounded-writes, match: { flags: [no_where, cte_write] }, effect: approve }',
+  '{ name: dba, match: { groups: [dba] }, effect: allow }',
+  '{ name: analytics, match: { groups: [analytics], kinds: [select], relations: ["analytics.*"] }, effect: allow }',
+];
+
 /** Starts `sluice serve` (plaintext listener, batched recording) in front of `upstream`. */
-export async function startBenchGateway(upstream: PgbenchTarget): Promise<BenchGateway> {
+export async function startBenchGateway(upstream: PgbenchTarget, options: { name?: string; policy?: readonly string[] } = {}): Promise<BenchGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
   await chmod(dir, 0o700);
   const { token } = createStaticToken();
@@ -30,13 +46,14 @@ export async function startBenchGateway(upstream: PgbenchTarget): Promise<BenchG
       `identity: { tokens: [{ name: bench, sha256: "${hashToken(token)}", groups: [bench] }] }`,
       'resources:',
       `  - { name: bench, type: postgres, upstream: "postgres://${upstream.user}@${upstream.host}:${upstream.port}/${upstream.database}", password: "\${file:pw}", sslmode: disable }`,
-      'policy: [{ name: bench, match: { groups: [bench] }, effect: allow }]',
+      'policy:',
+      ...(options.policy ?? ALLOW_ALL).map((rule) => `  - ${rule}`),
       '',
     ].join('\n'),
   );
   const serve = await startServeProcess(configFile);
   return {
-    target: { name: 'sluice gateway', host: serve.host, port: serve.port, user: 'bench', password: token, database: 'bench' },
+    target: { name: options.name ?? 'sluice gateway', host: serve.host, port: serve.port, user: 'bench', password: token, database: 'bench' },
     serve,
     async stop() {
       await serve.stop();
@@ -63,8 +80,14 @@ export async function streamThroughGateway(gateway: BenchGateway, rows: number):
   ].join('\n');
 }
 
-/** The gateway as a pgbench target, reporting a 10M-row stream after the pgbench runs. */
+/** The gateway as a pgbench target (one allow-all rule), reporting a 10M-row stream after the pgbench runs. */
 export async function gatewayTarget(upstream: PgbenchTarget): Promise<ExtraTarget> {
-  const gateway = await startBenchGateway(upstream);
+  const gateway = await startBenchGateway(upstream, { name: 'sluice (policy: allow all)' });
   return { target: gateway.target, stop: () => gateway.stop(), report: () => streamThroughGateway(gateway, 10_000_000) };
+}
+
+/** The gateway with REALISTIC_POLICY: the same pgbench run, decided against eight rules. */
+export async function policyGatewayTarget(upstream: PgbenchTarget): Promise<ExtraTarget> {
+  const gateway = await startBenchGateway(upstream, { name: 'sluice (realistic policy)', policy: REALISTIC_POLICY });
+  return { target: gateway.target, stop: () => gateway.stop(), report: () => approvalLatencyReport(upstream) };
 }

@@ -2,12 +2,14 @@
 import { cpus } from 'node:os';
 import { auditBenchmarks } from './audit.bench.js';
 import { identityBenchmarks } from './identity.bench.js';
-import { gatewayTarget } from './gateway.bench.js';
+import { gatewayTarget, policyGatewayTarget } from './gateway.bench.js';
 import { formatResults } from './measure.js';
 import { pgbenchBenchmarks } from './pgbench.bench.js';
+import { policyBenchmarks } from './policy.bench.js';
+import { sqlBenchmarks } from './sql.bench.js';
 
 process.stdout.write(`Sluice benchmarks — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})\n\n`);
-const results = [...(await identityBenchmarks()), ...(await auditBenchmarks())];
+const results = [...(await identityBenchmarks()), ...(await auditBenchmarks()), ...(await sqlBenchmarks()), ...(await policyBenchmarks())];
 process.stdout.write(`${formatResults(results)}\n`);
 
-process.stdout.write(`\n${await pgbenchBenchmarks(async (upstream) => [await gatewayTarget(upstream)])}`);
+process.stdout.write(`\n${await pgbenchBenchmarks(async (upstream) => [await gatewayTarget(upstream), await policyGatewayTarget(upstream)])}`);

@@ -15,8 +15,10 @@ export interface TestGateway {
   readonly port: number;
   readonly dir: string;
   readonly configFile: string;
-  /** The caller token (group `ci`). */
+  /** The caller token (group `ci`, subject `ci-job`). */
   readonly token: string;
+  /** Tokens of approvers alice and bob (group `approvers`) and auditor carol (group `auditors`). */
+  readonly staff: GatewayStaff;
   /** A valid token whose groups open no resource. */
   readonly outsiderToken: string;
   /** The resource name in front of the test database. */
@@ -50,13 +52,31 @@ export interface TestGatewayOptions {
   readonly ca?: string;
   /** An OIDC issuer whose tokens get the group `ci` (audience "sluice"). */
   readonly oidcIssuer?: string;
+  /**
+   * Policy rules, one YAML flow mapping per entry. Default: `ci-all`, which lets group ci run
+   * anything on the test resource (every flag listed).
+   */
+  readonly policy?: readonly string[];
+  /** The `approvals:` section as a YAML flow mapping (e.g. "{ timeout: 2s, quorum: 2 }"). */
+  readonly approvals?: string;
+  /** Serve the engine API on a free loopback port (plain HTTP). */
+  readonly api?: boolean;
 }
+
+export interface GatewayStaff {
+  readonly alice: string;
+  readonly bob: string;
+  readonly carol: string;
+}
+
+const ALL_FLAGS = '[no_where, cte_write, select_into, copy_program, dangerous_function, unknown_function, set_role, explain_analyze]';
 
 export interface GatewayConfigFile {
   readonly dir: string;
   readonly configFile: string;
   readonly token: string;
   readonly outsiderToken: string;
+  readonly staff: GatewayStaff;
   readonly resource: string;
 }
 
@@ -69,6 +89,8 @@ export async function writeGatewayConfig(db: TestDatabase, options: TestGatewayO
   await chmod(dir, 0o700);
   const { token } = createStaticToken();
   const outsiderToken = createStaticToken().token;
+  const staff: GatewayStaff = { alice: createStaticToken().token, bob: createStaticToken().token, carol: createStaticToken().token };
+  const policy = options.policy ?? [`{ name: ci-all, match: { groups: [ci], resources: [testdb], flags: ${ALL_FLAGS} }, effect: allow }`];
   await writeFile(join(dir, 'upstream-password'), options.upstreamPassword ?? db.password, { mode: 0o600 });
   const upstream = options.upstream ?? { host: db.host, port: db.port };
   const resource = 'testdb';
@@ -79,11 +101,15 @@ export async function writeGatewayConfig(db: TestDatabase, options: TestGatewayO
       'data_dir: ./data',
       'listen:',
       `  postgres: { address: "${options.listenHost ?? '127.0.0.1'}:0", tls: ${options.tls ?? 'auto'} }`,
+      ...(options.api ? ['  api: { address: "127.0.0.1:0", tls: off }'] : []),
       'identity:',
       ...(options.oidcIssuer ? ['  oidc:', `    - { issuer: "${options.oidcIssuer}", audience: sluice, groups: [ci, "repo:{repository}"] }`] : []),
       '  tokens:',
       `    - { name: ci-job, sha256: "${hashToken(token)}", groups: [ci] }`,
       `    - { name: outsider, sha256: "${hashToken(outsiderToken)}", groups: [nobody] }`,
+      `    - { name: alice, sha256: "${hashToken(staff.alice)}", groups: [approvers] }`,
+      `    - { name: bob, sha256: "${hashToken(staff.bob)}", groups: [approvers] }`,
+      `    - { name: carol, sha256: "${hashToken(staff.carol)}", groups: [auditors] }`,
       'resources:',
       `  - name: ${resource}`,
       '    type: postgres',
@@ -96,17 +122,18 @@ export async function writeGatewayConfig(db: TestDatabase, options: TestGatewayO
       `    upstream: postgres://${db.user}@${upstream.host}:${upstream.port}/${db.database}`,
       '    password: ${file:upstream-password}',
       'policy:',
-      `  - { name: ci-all, match: { groups: [ci], resources: [${resource}] }, effect: allow }`,
+      ...policy.map((rule) => `  - ${rule}`),
+      ...(options.approvals ? [`approvals: ${options.approvals}`] : []),
       `audit: { durability: ${options.durability ?? 'batched'} }`,
       '',
     ].join('\n'),
   );
-  return { dir, configFile, token, outsiderToken, resource };
+  return { dir, configFile, token, outsiderToken, staff, resource };
 }
 
 /** A real gateway (config file, engine, SQLite store) in front of a test database, in this process. */
 export async function startTestGateway(db: TestDatabase, options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const { dir, configFile, token, outsiderToken, resource } = await writeGatewayConfig(db, options);
+  const { dir, configFile, token, outsiderToken, staff, resource } = await writeGatewayConfig(db, options);
   const logs: string[] = [];
   const { config } = await loadConfig(configFile, { env: {} });
   const engine = await startEngine(config, { log: createLogger((line) => logs.push(line)) });
@@ -128,6 +155,7 @@ export async function startTestGateway(db: TestDatabase, options: TestGatewayOpt
     configFile,
     token,
     outsiderToken,
+    staff,
     resource,
     logs,
     clientConfig,

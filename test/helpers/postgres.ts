@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -12,6 +13,13 @@ export interface TestDatabase {
   readonly url: string;
   /** A connected node-postgres client; closed by `drop()`. */
   connect(): Promise<pg.Client>;
+  /**
+   * Turns on `log_statement = all` for this database (new sessions): what PostgreSQL itself saw
+   * run is then in `serverLog()`.
+   */
+  logStatements(): Promise<void>;
+  /** The server's log lines for this database: message and detail (e.g. `statement: DELETE ...`). */
+  serverLog(): Promise<{ readonly message: string; readonly detail: string }[]>;
   drop(): Promise<void>;
 }
 
@@ -40,6 +48,26 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
       await client.connect();
       clients.push(client);
       return client;
+    },
+    async logStatements() {
+      const admin = new pg.Client({ ...server, database });
+      await admin.connect();
+      await admin.query(`ALTER DATABASE "${database}" SET log_statement = 'all'`);
+      await admin.end();
+    },
+    async serverLog() {
+      // Lines look like `[db] LOG:  statement: ...` with a `[db] DETAIL:  ...` line after some.
+      const text = await readFile(inject('postgresLogFile'), 'utf8').catch(() => '');
+      const lines: { message: string; detail: string }[] = [];
+      const prefix = `[${database}] `;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(prefix)) continue;
+        const match = /^(\w+): {2}(.*)$/.exec(line.slice(prefix.length));
+        if (!match) continue;
+        if (match[1] === 'DETAIL' && lines.length > 0) lines[lines.length - 1]!.detail = match[2]!;
+        else if (match[1] === 'LOG') lines.push({ message: match[2]!, detail: '' });
+      }
+      return lines;
     },
     async drop() {
       await Promise.all(clients.map((client) => client.end().catch(() => {})));

@@ -7,6 +7,8 @@ import { startEmbeddedPostgres, type PostgresServer } from '../../tools/embedded
 declare module 'vitest' {
   export interface ProvidedContext {
     postgres: PostgresServer;
+    /** The server's log file (see TestDatabase.serverLog). */
+    postgresLogFile: string;
   }
 }
 
@@ -15,8 +17,10 @@ declare module 'vitest' {
 // milliseconds.
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-test-pg-'));
-  const postgres = await startEmbeddedPostgres({ dir, password: `pw-${Math.random().toString(36).slice(2)}`, persistent: false, throwaway: true });
+  const logFile = join(dir, 'server.log');
+  const postgres = await startEmbeddedPostgres({ dir, password: `pw-${Math.random().toString(36).slice(2)}`, persistent: false, throwaway: true, logFile });
   project.provide('postgres', postgres.server);
+  project.provide('postgresLogFile', logFile);
   return async () => {
     await postgres.stop();
     await rm(dir, { recursive: true, force: true });

@@ -34,6 +34,7 @@ export const serveCommand: Command = {
       return EXIT_FAILED;
     }
     io.stdout(banner(engine, loaded.config.resources.map((resource) => resource.name)));
+    io.stderr(plainApiWarning(engine));
     await stopped.promise;
     log.info('shutting down', { sessions: engine.postgres?.sessions ?? 0 });
     await engine.close();
@@ -50,10 +51,22 @@ function banner(engine: Engine, resources: readonly string[]): string {
     const tlsText = tls.mode === 'off' ? 'TLS off' : `TLS ${tls.mode === 'configured' ? 'with the configured certificate' : 'with a self-signed certificate'} (sha256 ${tls.fingerprint256})`;
     lines.push(`postgres listening on ${host.includes(':') ? `[${host}]` : host}:${port} (${tlsText})`);
     if (resources[0]) lines.push(`  connect: psql "postgres://ANY@${host.includes(':') ? `[${host}]` : host}:${port}/${resources[0]}"  (password: your token)`);
-  } else {
-    lines.push('no listeners configured (listen.postgres)');
   }
+  if (engine.api) {
+    const tls = engine.api.tls;
+    const tlsText = tls.mode === 'off' ? 'TLS off' : `TLS ${tls.mode === 'configured' ? 'with the configured certificate' : 'with a self-signed certificate'} (sha256 ${tls.fingerprint256})`;
+    lines.push(`api listening on ${engine.api.url} (${tlsText})`);
+  }
+  if (!engine.postgres && !engine.api) lines.push('no listeners configured (listen.postgres, listen.api)');
   return `${lines.join('\n')}\n`;
+}
+
+/** Bearer tokens sent in the clear beyond this machine: said once, at startup. */
+function plainApiWarning(engine: Engine): string {
+  if (!engine.api || engine.api.tls.mode !== 'off') return '';
+  const host = new URL(engine.api.url).hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === 'localhost' || host === '::1' || host.startsWith('127.')) return '';
+  return `warning: the engine API on ${engine.api.url} has TLS off and is reachable beyond this machine: tokens cross the network in the clear; set listen.api.tls to auto or to a certificate\n`;
 }
 
 /** Resolves on SIGTERM, SIGINT or io.signal; `cancel` removes the handlers without resolving. */

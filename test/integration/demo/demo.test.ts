@@ -44,8 +44,9 @@ describe('npm run demo', () => {
     try {
       expect(demo.stdout).toMatch(/PostgreSQL is up: PostgreSQL 18\./);
       expect(demo.stdout).toContain('sample shop: 1000 customers');
-      expect(demo.stdout).toContain('authenticates as "demo" with groups [ci, approvers]');
-      const token = /^Token: {3}(slu_\S+)$/m.exec(demo.stdout)?.[1];
+      expect(demo.stdout).toContain('authenticates as "demo" with groups [ci]');
+      const token = /^CI token: +(slu_\S+)$/m.exec(demo.stdout)?.[1];
+      expect(/^Approver token: +(slu_\S+)/m.exec(demo.stdout)?.[1]).toBeDefined();
       const databaseUrl = /DATABASE_URL=(\S+)/.exec(demo.stdout)?.[1];
       expect(token).toBeDefined();
 
@@ -69,7 +70,7 @@ describe('npm run demo', () => {
 
     // A second run reuses the cluster, the data, the password and the token.
     const second = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: root, env: { ...env, SLUICE_DEMO_EXIT_WHEN_READY: '1' }, timeout: 120_000 });
-    expect(/^Token: {3}(slu_\S+)$/m.exec(second.stdout)?.[1]).toBe(/^Token: {3}(slu_\S+)$/m.exec(demo.stdout)?.[1]);
+    expect(/^CI token: +(slu_\S+)$/m.exec(second.stdout)?.[1]).toBe(/^CI token: +(slu_\S+)$/m.exec(demo.stdout)?.[1]);
     expect(second.stdout).toContain('sample shop: 1000 customers');
 
     const configFile = join(dir, 'sluice.yaml');

@@ -43,7 +43,7 @@ describe('the sluice CLI', () => {
       [['check-config', 'a.yaml', 'b.yaml'], /^sluice: sluice check-config: unexpected argument "b.yaml"; run/],
       [['token'], /^sluice: 'token' is not a command; try one of: token create\n$/],
       [['token', 'create'], /^sluice: --name is required; run 'sluice token create --name ci-deploy --groups ci'\n$/],
-      [['approve'], /^sluice: 'approve' is not available yet: it arrives with policy and approvals; run 'sluice --help'/],
+      [['replay'], /^sluice: 'replay' is not available yet: it arrives with the tamper-evident audit; run 'sluice --help'/],
       [['serve', '--bogus'], /^sluice: sluice serve: Unknown option '--bogus'; run 'sluice serve --help'\n$/],
       [['whoami', '--config', 'x.yaml'], /^sluice: no credential given; set SLUICE_TOKEN or pass --token-file FILE\n$/],
     ];

@@ -179,8 +179,8 @@ describe('sluice sessions show', () => {
 
   it('is listed in --help with its parent', async () => {
     const { stdout } = await runCli(['--help']);
-    expect(stdout).toMatch(/^ {2}sessions show {2}print one recorded session/m);
-    expect(stdout).toMatch(/^ {2}sessions {7}list recorded sessions, newest first$/m);
+    expect(stdout).toMatch(/^ {2}sessions show +print one recorded session/m);
+    expect(stdout).toMatch(/^ {2}sessions +list recorded sessions, newest first$/m);
     expect((await runCli(['sessions', 'show', '--help'])).stdout).toMatch(/^Usage: sluice sessions show ID \[--config FILE\] \[--json\]/);
     expect((await runCli(['help', 'sessions'])).stdout).toMatch(/^Usage: sluice sessions \[--config FILE\] \[--limit N\]/);
   });

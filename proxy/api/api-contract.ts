@@ -1,0 +1,205 @@
+// The engine API, once: every method with its input schema, the role it needs and its handler,
+// and every event with the role that receives it. Transports (HTTP + WebSocket in `sluice
+// serve`, IPC in the desktop app) authenticate the caller and hand the call to `invokeApi`;
+// nothing here knows which transport it is on. The renderer imports only types from here.
+import { z } from 'zod';
+import type { Approval, ApprovalBroker, ApprovalStatus } from '../approvals/approval-types.js';
+import type { AuditReader, EventRecord, SessionRecord, SessionStatus } from '../audit/audit-types.js';
+import type { EngineEventMap, EngineEventName } from '../engine/engine-events.js';
+import type { AuthMethod, Identity } from '../identity/identity.js';
+import { ApiFailure, type ApiResult } from './api-result.js';
+import type { ApiRole } from './api-roles.js';
+
+export type { Approval, ApprovalStatus } from '../approvals/approval-types.js';
+export type { EventRecord, SessionRecord } from '../audit/audit-types.js';
+export type { ApiError, ApiErrorCode, ApiResult } from './api-result.js';
+export type { ApiRole } from './api-roles.js';
+
+/** What `policy.explain` asks: how policy would decide this statement for this caller. */
+export interface ExplainInput {
+  readonly identity: { readonly subject: string; readonly groups: readonly string[]; readonly claims: Readonly<Record<string, string | number | boolean>> };
+  readonly resource: string;
+  readonly sql: string;
+  /** The session's search_path to resolve unqualified names with (default PostgreSQL's). */
+  readonly searchPath?: string;
+  /** The upstream user "$user" stands for (default the resource's upstream user). */
+  readonly user?: string;
+}
+
+/** The engine parts the handlers use; the engine (or the desktop app's main process) supplies them. */
+export interface ApiServices {
+  readonly approvals: ApprovalBroker;
+  readonly audit: Pick<AuditReader, 'listSessions' | 'getSession' | 'listEvents'>;
+  /** Policy's explanation (a trace), injected so the API does not depend on how policy builds it. */
+  readonly explain: (input: ExplainInput) => Promise<unknown>;
+}
+
+export interface ApiContext {
+  /** The authenticated caller: for `approvals.decide`, the approver. */
+  readonly identity: Identity;
+  readonly roles: ReadonlySet<ApiRole>;
+  readonly services: ApiServices;
+}
+
+/** `any`: every authenticated caller, whatever their roles. */
+export type ApiAccess = ApiRole | 'any';
+
+export interface ApiMethod<S extends z.ZodType, O> {
+  readonly role: ApiAccess;
+  readonly summary: string;
+  readonly input: S;
+  readonly handler: (input: z.output<S>, ctx: ApiContext) => Promise<O>;
+}
+
+/** Keeps each table entry's own input and output types (a plain annotation would widen them). */
+function method<S extends z.ZodType, O>(spec: ApiMethod<S, O>): ApiMethod<S, O> {
+  return spec;
+}
+
+const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const satisfies readonly ApprovalStatus[];
+const SESSION_STATUS_VALUES = ['open', 'closed', 'aborted'] as const satisfies readonly SessionStatus[];
+// These fail to compile when a status type gains a value its list lacks.
+const _everyApprovalStatus: Exclude<ApprovalStatus, (typeof APPROVAL_STATUSES)[number]> extends never ? true : never = true;
+const _everySessionStatus: Exclude<SessionStatus, (typeof SESSION_STATUS_VALUES)[number]> extends never ? true : never = true;
+
+const id = (what: string) => z.string({ error: `expected ${what} (a string)` }).min(1, 'must not be empty').max(200, `is too long for ${what}`);
+const limit = z
+  .number({ error: 'expected a number' })
+  .int('must be a whole number')
+  .min(1, 'must be at least 1')
+  .max(1_000, 'must be at most 1000');
+const text = (what: string, max: number) => z.string({ error: `expected ${what} (a string)` }).max(max, `must be at most ${max} characters`);
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
+
+/** Who the caller is, as the web console shows it and decides which screens to offer. */
+export interface WhoAmI {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly method: AuthMethod;
+  readonly groups: readonly string[];
+  readonly roles: readonly ApiRole[];
+  readonly expiresAt?: number;
+}
+
+export const API_METHODS = {
+  'identity.whoami': method({
+    role: 'any',
+    summary: 'who the caller is and which roles they hold',
+    input: z.strictObject({}),
+    handler: async (_input, ctx): Promise<WhoAmI> => ({
+      subject: ctx.identity.subject,
+      issuer: ctx.identity.issuer,
+      method: ctx.identity.method,
+      groups: ctx.identity.groups,
+      roles: [...ctx.roles],
+      ...(ctx.identity.expiresAt !== undefined && { expiresAt: ctx.identity.expiresAt }),
+    }),
+  }),
+
+  'approvals.list': method({
+    role: 'approvers',
+    summary: 'approvals, newest first (all statuses unless `status` is given)',
+    input: z.strictObject({ status: oneOf(APPROVAL_STATUSES).optional(), limit: limit.optional() }),
+    handler: async (input, ctx): Promise<Approval[]> => ctx.services.approvals.list(input),
+  }),
+
+  'approvals.get': method({
+    role: 'approvers',
+    summary: 'one approval with its votes',
+    input: z.strictObject({ id: id('an approval id') }),
+    handler: async (input, ctx): Promise<Approval> => {
+      const approval = ctx.services.approvals.get(input.id);
+      if (!approval) throw new ApiFailure('not_found', `there is no approval ${input.id}: it never existed or has left the history`);
+      return approval;
+    },
+  }),
+
+  'approvals.decide': method({
+    role: 'approvers',
+    summary: "the caller's vote on a pending approval (deny needs a reason; `session` grants the statement's fingerprint for the session)",
+    input: z.strictObject({
+      id: id('an approval id'),
+      decision: oneOf(['approve', 'deny']),
+      reason: text('a reason', 2_000).optional(),
+      scope: oneOf(['once', 'session']).optional(),
+    }),
+    // The broker checks self-approval, quorum, duplicate votes and the deny reason.
+    handler: async ({ id: approvalId, ...decision }, ctx): Promise<Approval> => ctx.services.approvals.decide(approvalId, ctx.identity, decision),
+  }),
+
+  'sessions.list': method({
+    role: 'auditors',
+    summary: 'recorded sessions, newest first',
+    input: z.strictObject({ limit: limit.optional(), resource: text('a resource name', 200).optional(), status: oneOf(SESSION_STATUS_VALUES).optional() }),
+    handler: async (input, ctx): Promise<SessionRecord[]> => ctx.services.audit.listSessions(input),
+  }),
+
+  'sessions.get': method({
+    role: 'auditors',
+    summary: 'one recorded session',
+    input: z.strictObject({ id: id('a session id') }),
+    handler: async (input, ctx): Promise<SessionRecord> => {
+      const session = await ctx.services.audit.getSession(input.id);
+      if (!session) throw new ApiFailure('not_found', `there is no session ${input.id} in the audit store`);
+      return session;
+    },
+  }),
+
+  'sessions.events': method({
+    role: 'auditors',
+    summary: "one session's events in order",
+    input: z.strictObject({ id: id('a session id') }),
+    handler: async (input, ctx): Promise<EventRecord[]> => {
+      const session = await ctx.services.audit.getSession(input.id);
+      if (!session) throw new ApiFailure('not_found', `there is no session ${input.id} in the audit store`);
+      return ctx.services.audit.listEvents(input.id);
+    },
+  }),
+
+  'policy.explain': method({
+    role: 'auditors',
+    summary: 'how policy would decide a statement for a given caller and resource, with the trace',
+    input: z.strictObject({
+      identity: z.strictObject({
+        subject: text('a subject', 500).min(1, 'must not be empty'),
+        groups: z.array(text('a group', 500), { error: 'expected a list of groups' }).max(500, 'lists more than 500 groups'),
+        claims: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' })).optional(),
+      }),
+      resource: text('a resource name', 200).min(1, 'must not be empty'),
+      sql: text('SQL text', 100_000).min(1, 'must not be empty'),
+      searchPath: text('a search_path', 1_000).optional(),
+      user: text('a user name', 200).optional(),
+    }),
+    handler: async (input, ctx): Promise<unknown> => ctx.services.explain({ ...input, identity: { ...input.identity, claims: input.identity.claims ?? {} } }),
+  }),
+} as const;
+
+export type ApiMethods = typeof API_METHODS;
+export type ApiMethodName = keyof ApiMethods;
+export type ApiInput<N extends ApiMethodName> = z.input<ApiMethods[N]['input']>;
+export type ApiOutput<N extends ApiMethodName> = Awaited<ReturnType<ApiMethods[N]['handler']>>;
+
+export function isApiMethodName(name: string): name is ApiMethodName {
+  return Object.hasOwn(API_METHODS, name);
+}
+
+/** Which role receives each engine event; a subscriber gets the events of every role they hold. */
+export const API_EVENTS = {
+  'approval.requested': 'approvers',
+  'approval.decided': 'approvers',
+  'session.started': 'auditors',
+  'session.ended': 'auditors',
+  'event.appended': 'auditors',
+} as const satisfies Record<EngineEventName, ApiRole>;
+
+export type ApiEventName = EngineEventName;
+
+/** One event as a subscriber receives it (a WebSocket text frame, or an IPC message). */
+export type ApiEventMessage = { [N in EngineEventName]: { readonly event: N; readonly payload: EngineEventMap[N] } }[EngineEventName];
+
+/** What a UI talks to, whatever the transport (EngineClient implements it over IPC or HTTP + WebSocket). */
+export interface ApiClient {
+  call<N extends ApiMethodName>(method: N, input: ApiInput<N>): Promise<ApiResult<ApiOutput<N>>>;
+  /** Returns an unsubscribe function. */
+  subscribe(listener: (message: ApiEventMessage) => void): () => void;
+}

@@ -1,0 +1,53 @@
+import type { AuditStore, EventKind, SessionCounters, SessionRecord, SessionRecording, SessionStart } from '../audit/audit-types.js';
+import { nowMicros } from '../audit/clock.js';
+import type { EngineEvents } from './engine-events.js';
+
+/**
+ * The audit store as the engine uses it: every session start, event and end is also announced on
+ * the engine's event bus (for live views), in the order the store numbers them. Nothing is built
+ * for the bus while nobody listens.
+ */
+export function observedStore(store: AuditStore, events: EngineEvents): AuditStore {
+  const beginSession = (start: SessionStart): SessionRecording => {
+    const recording = store.beginSession(start);
+    const startedAt = Date.now();
+    let seq = 1;
+    const record = (status: SessionRecord['status'], counters: SessionCounters, endedAt: number | null): SessionRecord => ({
+      ...start,
+      id: recording.id,
+      startedAt,
+      endedAt,
+      status,
+      counters: { ...counters },
+    });
+    if (events.has('session.started')) events.emit('session.started', record('open', { statements: 0, errors: 0, rows: 0 }, null));
+    return {
+      id: recording.id,
+      event(kind: EventKind, payload: Readonly<Record<string, unknown>>) {
+        const done = recording.event(kind, payload);
+        seq++;
+        if (events.has('event.appended')) events.emit('event.appended', { sessionId: recording.id, seq, time: nowMicros(), kind, payload });
+        return done;
+      },
+      end(status, counters) {
+        const done = recording.end(status, counters);
+        if (events.has('session.ended')) events.emit('session.ended', record(status, counters, Date.now()));
+        return done;
+      },
+    };
+  };
+  // Explicit delegation: stores are classes with private fields, so their methods need `store` as `this`.
+  return {
+    file: store.file,
+    get failure() {
+      return store.failure;
+    },
+    beginSession,
+    listSessions: (query) => store.listSessions(query),
+    getSession: (id) => store.getSession(id),
+    listEvents: (sessionId) => store.listEvents(sessionId),
+    flush: () => store.flush(),
+    stats: () => store.stats(),
+    close: () => store.close(),
+  };
+}
