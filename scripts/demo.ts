@@ -17,6 +17,7 @@ import { loadSampleSchema } from './demo-data.js';
 const DEMO_DIR = resolve(process.env.SLUICE_DEMO_DIR ?? '.sluice-demo');
 const PG_PORT = Number(process.env.SLUICE_DEMO_PG_PORT ?? 54329);
 const GATEWAY_PORT = Number(process.env.SLUICE_DEMO_GATEWAY_PORT ?? 6432);
+const API_PORT = Number(process.env.SLUICE_DEMO_API_PORT ?? 7070);
 const DEMO_DATABASE = 'shop';
 
 async function readOrCreate(file: string, make: () => string): Promise<string> {
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
       'data_dir: ./data',
       'listen:',
       `  postgres: 127.0.0.1:${GATEWAY_PORT}`,
-      '  api: 127.0.0.1:7070',
+      `  api: 127.0.0.1:${API_PORT}`,
       'identity:',
       '  tokens:',
       `    - { name: demo, sha256: "${hashToken(callerToken)}", groups: [ci] }`,
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
       `  PGPASSWORD=${callerToken} psql "${url}" -c 'SELECT full_name, email FROM customers LIMIT 5'`,
       `  DATABASE_URL=postgres://demo:${callerToken}@${gateway}/demo-db?sslmode=require`,
       'Writes wait for approval (psql shows "waiting for approval <id>"). Approve as the approver:',
-      `  PGPASSWORD=${callerToken} psql "${url}" -c "UPDATE orders SET status = 'cancelled' WHERE id = 1"`,
+      `  PGPASSWORD=${callerToken} psql "${url}" -c "UPDATE orders SET status = 'refunded' WHERE id = 1"`,
       `  SLUICE_TOKEN=${approverToken} ${sluice} approvals --config ${configFile}`,
       `  SLUICE_TOKEN=${approverToken} ${sluice} approve <id> --config ${configFile}     (or: deny <id> --reason "…")`,
       'Ask what policy would do, without a database:',

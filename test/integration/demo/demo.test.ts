@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../../tools/embedded-postgres.js';
+import { eventually } from '../../helpers/eventually.js';
 import { findProgram } from '../../helpers/external-program.js';
 import { runCli } from '../../helpers/run-cli.js';
 
@@ -38,7 +39,7 @@ async function startDemo(env: NodeJS.ProcessEnv): Promise<{ stdout: string; stop
 describe('npm run demo', () => {
   it('starts PostgreSQL with a sample shop and the gateway in front, with lines that work as printed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-demo-'));
-    const env = { ...process.env, SLUICE_DEMO_DIR: dir, SLUICE_DEMO_PG_PORT: String(await freePort()), SLUICE_DEMO_GATEWAY_PORT: String(await freePort()) };
+    const env = { ...process.env, SLUICE_DEMO_DIR: dir, SLUICE_DEMO_PG_PORT: String(await freePort()), SLUICE_DEMO_GATEWAY_PORT: String(await freePort()), SLUICE_DEMO_API_PORT: String(await freePort()) };
 
     const demo = await startDemo(env);
     try {
@@ -63,6 +64,25 @@ describe('npm run demo', () => {
         const { stdout } = await promisify(execFile)('sh', ['-c', line!], { env: { ...process.env, PATH: `${join(psql, '..')}:${process.env.PATH}` } });
         expect(stdout).toMatch(/full_name\s+\|\s+email/);
         expect(stdout).toContain('(5 rows)');
+
+        // The printed write waits for approval; the printed approver lines approve it.
+        const configFile = join(dir, 'sluice.yaml');
+        const approverToken = /^Approver token: +(slu_\S+)/m.exec(demo.stdout)![1]!;
+        const update = /^ {2}(PGPASSWORD=.*psql .*UPDATE.*)$/m.exec(demo.stdout)![1]!;
+        const write = spawn('sh', ['-c', update], { env: { ...process.env, PATH: `${join(psql, '..')}:${process.env.PATH}` } });
+        let writeOut = '';
+        write.stdout.on('data', (chunk: Buffer) => (writeOut += chunk.toString()));
+        write.stderr.on('data', (chunk: Buffer) => (writeOut += chunk.toString()));
+        const writeDone = new Promise<number | null>((resolve) => write.on('close', resolve));
+        const id = await eventually(async () => /waiting for approval (\S+)/.exec(writeOut)?.[1] ?? Promise.reject(new Error(`no notice yet: ${writeOut}`)), 15_000);
+        const env = { SLUICE_TOKEN: approverToken };
+        const listed = await runCli(['approvals', '--config', configFile], { env });
+        expect(listed.stdout).toContain(id);
+        const approved = await runCli(['approve', id, '--config', configFile], { env });
+        expect(approved.stderr).toBe('');
+        expect(approved.code).toBe(0);
+        expect(await writeDone, writeOut).toBe(0);
+        expect(writeOut).toContain('UPDATE 1');
       }
     } finally {
       expect(await demo.stop()).toBe(0);

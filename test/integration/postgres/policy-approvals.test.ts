@@ -35,7 +35,7 @@ beforeAll(async () => {
   await admin.query("INSERT INTO items SELECT i, 'item ' || i, i FROM generate_series(1, 10) i");
   await admin.query('CREATE TABLE audit_log (id serial PRIMARY KEY, line text)');
   await admin.query("INSERT INTO audit_log (line) VALUES ('first'), ('second')");
-  gateway = await startTestGateway(db, { policy: POLICY, approvals: '{ timeout: 20s, quorum: 1 }' });
+  gateway = await startTestGateway(db, { policy: POLICY, approvals: '{ timeout: 20s, quorum: 1 }', api: true });
 });
 
 afterAll(async () => {
@@ -50,13 +50,23 @@ async function count(sql: string): Promise<number> {
 }
 
 /** The next approval requested on the gateway (pending). */
-function nextRequest(): Promise<Approval> {
+function nextRequest(on: TestGateway = gateway): Promise<Approval> {
   return new Promise((resolve) => {
-    const off = gateway.engine.approvals.on('requested', (approval) => {
+    const off = on.engine.approvals.on('requested', (approval) => {
       off();
       resolve(approval);
     });
   });
+}
+
+/** Calls the engine API over HTTP as the holder of `token`. */
+async function callApi(token: string | undefined, method: string, input: unknown): Promise<{ status: number; body: { ok: boolean; value?: unknown; error?: { code: string; message: string } } }> {
+  const response = await fetch(`${gateway.engine.api!.url}/api/v1/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(input),
+  });
+  return { status: response.status, body: (await response.json()) as never };
 }
 
 /** Runs psql through the gateway, resolving with its output once it exits. */
@@ -169,7 +179,12 @@ describe.skipIf(!psql)('approval of exact statements (psql)', () => {
     await eventually(async () => expect(run.stderr()).toContain(`waiting for approval ${approval.id}`));
     // Nothing ran while it waited.
     expect(await count('SELECT count(*) AS n FROM items')).toBe(10);
-    gateway.engine.approvals.decide(approval.id, alice, { decision: 'approve' });
+    // Only approvers decide, and not the requester: through the HTTP API, as the CLI and UI do.
+    expect((await callApi(undefined, 'approvals.decide', { id: approval.id, decision: 'approve' })).status).toBe(401);
+    expect((await callApi(gateway.staff.carol, 'approvals.decide', { id: approval.id, decision: 'approve' })).status).toBe(403);
+    expect((await callApi(gateway.token, 'approvals.decide', { id: approval.id, decision: 'approve' })).status).toBe(403);
+    const decided = await callApi(gateway.staff.alice, 'approvals.decide', { id: approval.id, decision: 'approve' });
+    expect(decided).toMatchObject({ status: 200, body: { ok: true, value: { status: 'approved' } } });
     const result = await run.done;
     expect(result.stdout).toContain('DELETE 2');
     expect(await count('SELECT count(*) AS n FROM items')).toBe(8);
@@ -290,9 +305,7 @@ describe('approval expiry and quorum', () => {
   it('needs two distinct approvers, and ends as expired when they do not come', async () => {
     const client = await strict.connect();
     try {
-      const requested = new Promise<Approval>((resolve) => {
-        const off = strict.engine.approvals.on('requested', (approval) => (off(), resolve(approval)));
-      });
+      const requested = nextRequest(strict);
       const update = client.query('UPDATE items SET qty = -1 WHERE id = 7').catch((caught: pg.DatabaseError) => caught);
       const approval = await requested;
       expect(strict.engine.approvals.decide(approval.id, alice, { decision: 'approve' }).status).toBe('pending');
@@ -309,9 +322,7 @@ describe('approval expiry and quorum', () => {
   it('runs once two distinct approvers approve', async () => {
     const client = await strict.connect();
     try {
-      const requested = new Promise<Approval>((resolve) => {
-        const off = strict.engine.approvals.on('requested', (approval) => (off(), resolve(approval)));
-      });
+      const requested = nextRequest(strict);
       const update = client.query('UPDATE items SET qty = 70 WHERE id = 7');
       const approval = await requested;
       strict.engine.approvals.decide(approval.id, alice, { decision: 'approve' });
