@@ -23,18 +23,17 @@ export interface Judgement {
 }
 
 const DEFAULT_SEARCH_PATH = '"$user", public';
-const CACHE_LIMIT = 512;
 const EMPTY = emptyMessageDecision();
 
 /**
- * Judges one session's SQL. Decisions depend on the session (identity, resource, search_path,
- * SQL-level prepared statements), so they are cached per session, keyed by the exact text; the
- * classifier below keeps its own engine-wide cache of parse results.
+ * Judges one session's SQL. The classifier caches parse results engine-wide (by exact text and
+ * by shape); decisions depend on the session too (identity, resource), so each session keeps
+ * them keyed by the classifier's result identity: a pgbench-style statement with new constants
+ * each time costs a normalize and a map lookup, not a policy walk.
  */
 export class StatementJudge {
-  readonly #cache = new Map<string, Judgement>();
+  readonly #decisions = new WeakMap<object, Decision>();
   readonly #prepared = new Map<string, StatementClass>();
-  #searchPath: string | undefined;
 
   constructor(
     private readonly services: Gatekeeping,
@@ -48,16 +47,20 @@ export class StatementJudge {
 
   judge(text: string): Judgement {
     const searchPath = this.parameters.get('search_path') ?? DEFAULT_SEARCH_PATH;
-    if (searchPath !== this.#searchPath) {
-      this.#searchPath = searchPath;
-      this.#cache.clear();
+    const classification = this.services.classifier.classify(text, { searchPath, user: this.user, prepared: this.#prepared });
+    if (!classification.ok) return { text, decision: unparsableDecision(classification.error), statements: [] };
+    const { statements } = classification;
+    // An empty query runs nothing (the server answers EmptyQueryResponse).
+    if (statements.length === 0) return { text, decision: EMPTY, statements };
+    const unknown = statements.find((statement) => statement.executes !== undefined);
+    if (unknown) return { text, decision: unknownPreparedDecision(unknown.executes!), statements };
+    const key = classification.shape ?? classification;
+    let decision = this.#decisions.get(key);
+    if (!decision) {
+      decision = this.services.policy.decideMessage(this.identity, this.resource, statements);
+      this.#decisions.set(key, decision);
     }
-    const cached = this.#cache.get(text);
-    if (cached) return cached;
-    const judgement = this.#judge(text, searchPath);
-    if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-    this.#cache.set(text, judgement);
-    return judgement;
+    return { text, decision, statements };
   }
 
   fingerprint(text: string): string {
@@ -66,19 +69,12 @@ export class StatementJudge {
 
   /** A judged SQL string went upstream: learn the SQL-level PREPARE / DEALLOCATE in it. */
   forwarded(judgement: Judgement): void {
-    let changed = false;
-    for (const statement of judgement.statements) {
-      if (statement.prepares) {
-        this.#prepared.set(statement.prepares.name, statement.prepares.statement);
-        changed = true;
-      } else if (statement.deallocates) {
-        if (statement.deallocates.name === undefined) this.#prepared.clear();
-        else this.#prepared.delete(statement.deallocates.name);
-        changed = true;
-      }
+    for (const { prepares, deallocates } of judgement.statements) {
+      if (prepares) this.#prepared.set(prepares.name, prepares.statement);
+      else if (deallocates?.name === undefined) {
+        if (deallocates) this.#prepared.clear();
+      } else this.#prepared.delete(deallocates.name);
     }
-    // EXECUTE name is judged by what name means now.
-    if (changed) this.#cache.clear();
   }
 
   /**
@@ -86,16 +82,6 @@ export class StatementJudge {
    * space, so `EXECUTE name` no longer runs what a PREPARE of that name said.
    */
   forgetPrepared(name: string): void {
-    if (name !== '' && this.#prepared.delete(name)) this.#cache.clear();
-  }
-
-  #judge(text: string, searchPath: string): Judgement {
-    const classification = this.services.classifier.classify(text, { searchPath, user: this.user, prepared: this.#prepared });
-    if (!classification.ok) return { text, decision: unparsableDecision(classification.error), statements: [] };
-    // An empty query runs nothing (the server answers EmptyQueryResponse).
-    if (classification.statements.length === 0) return { text, decision: EMPTY, statements: [] };
-    const unknown = classification.statements.find((statement) => statement.executes !== undefined);
-    if (unknown) return { text, decision: unknownPreparedDecision(unknown.executes!), statements: classification.statements };
-    return { text, decision: this.services.policy.decideMessage(this.identity, this.resource, classification.statements), statements: classification.statements };
+    if (name !== '') this.#prepared.delete(name);
   }
 }

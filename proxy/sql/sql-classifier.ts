@@ -91,7 +91,7 @@ export class SqlClassifier {
   #miss(text: string, key: string, names: RelationNames, ctx: ClassifyContext): Classification {
     const shapeKey = text === '' ? undefined : this.#shapeKey(text, names);
     const shape = shapeKey === undefined ? undefined : this.#shapes.get(shapeKey);
-    if (shape !== undefined) return Object.freeze({ ok: true, statements: Object.freeze([Object.freeze({ ...shape, text: trimStatement(text) })]) });
+    if (shape !== undefined) return Object.freeze({ ok: true, statements: Object.freeze([Object.freeze({ ...shape, text: trimStatement(text) })]), shape });
 
     const parsed = parseStatements(text);
     if (!parsed.ok) {

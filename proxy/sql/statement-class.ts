@@ -52,7 +52,16 @@ export interface StatementClass {
 }
 
 export type Classification =
-  | { readonly ok: true; readonly statements: readonly StatementClass[] }
+  | {
+      readonly ok: true;
+      readonly statements: readonly StatementClass[];
+      /**
+       * The same object for every text that classified alike apart from its constants (a shape
+       * cache hit). Callers may cache what they derive from everything but the text by it;
+       * otherwise the Classification object itself is that key (exact-text hits return it again).
+       */
+      readonly shape?: object;
+    }
   /** The parser refused the text: fail closed with its message. */
   | { readonly ok: false; readonly error: string };
 

@@ -9,13 +9,14 @@ import { eventually } from '../../helpers/eventually.js';
 import { findProgram } from '../../helpers/external-program.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
+import { rawLogin, untilReadyForQuery } from '../../helpers/raw-client.js';
 
 const psql = findProgram('psql');
 
 // The demo's shape: CI reads and inserts freely, updates and deletes wait for a human, DDL and
 // anything touching the audit table are refused.
 const POLICY = [
-  '{ name: ci-read, match: { groups: [ci], resources: [testdb], kinds: [select, insert, set, transaction] }, effect: allow }',
+  '{ name: ci-read, match: { groups: [ci], resources: [testdb], kinds: [select, insert, set, transaction, prepare] }, effect: allow }',
   '{ name: ci-writes, match: { groups: [ci], resources: [testdb], kinds: [update, delete] }, effect: approve, session_grant: 5m }',
   '{ name: ci-no-ddl, match: { groups: [ci], kinds: [ddl] }, effect: deny, reason: "CI jobs may not change the schema" }',
   '{ name: keep-audit, match: { relations: [public.audit_log], kinds: [update, delete, truncate] }, effect: deny }',
@@ -149,6 +150,30 @@ describe('policy on every statement', () => {
     } finally {
       await client.end();
     }
+  });
+
+  it('judges EXECUTE by what the name means now: a protocol Close and Parse of a PREPAREd name make it unknown', async () => {
+    const socket = await rawLogin({ host: gateway.host, port: gateway.port, database: gateway.resource, token: gateway.token });
+    const exchange = async (...messages: Buffer[]): Promise<string> => {
+      const chunks: Buffer[] = [];
+      const done = untilReadyForQuery(socket, (chunk) => chunks.push(chunk));
+      socket.resume();
+      socket.write(Buffer.concat(messages));
+      await done;
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    try {
+      expect(await exchange(serialize.query('PREPARE p AS SELECT count(*) FROM audit_log'))).toContain('PREPARE');
+      expect(await exchange(serialize.query('EXECUTE p'))).toContain('SELECT 1');
+      // The same name, re-prepared at the protocol level as a write policy never saw as `p`.
+      await exchange(serialize.close({ type: 'S', name: 'p' }), serialize.parse({ name: 'p', text: 'DELETE FROM audit_log', types: [] }), serialize.sync());
+      const answer = await exchange(serialize.query('EXECUTE p'));
+      expect(answer).toContain('42501');
+      expect(answer).toContain('prepared statement "p" was not prepared through Sluice');
+    } finally {
+      socket.destroy();
+    }
+    expect(await count('SELECT count(*) AS n FROM audit_log')).toBe(2);
   });
 
   it('records each decision with its trace in the session', async () => {
