@@ -27,10 +27,10 @@ describe('backpressure', () => {
   it('streams 1M rows to a slow consumer without the gateway buffering them', async () => {
     const socket = await rawLogin({ host: serve.host, port: serve.port, database: config.resource, token: config.token });
     // Warm the gateway's code paths and its allocator (the SQL parser's WASM memory commits
-    // pages as it is first used) with a fast 23 MB before taking the baseline.
+    // pages as it is first used) with a fast 70 MB before taking the baseline.
     socket.resume();
     const warm = untilReadyForQuery(socket);
-    socket.write(serialize.query(`SELECT i, repeat('x', 200) FROM generate_series(1, 100000) i`));
+    socket.write(serialize.query(`SELECT i, repeat('x', 200) FROM generate_series(1, 300000) i`));
     await warm;
     socket.removeAllListeners('data');
     socket.pause();
