@@ -1,5 +1,5 @@
 import { chmod, mkdir } from 'node:fs/promises';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import { startApiListener, type ApiListener } from '../api/api-server.js';
 import { createApprovalBroker } from '../approvals/approval-broker.js';
 import type { ApprovalBroker } from '../approvals/approval-types.js';
@@ -10,7 +10,7 @@ import { Authenticator, type AuthenticatorOptions } from '../identity/authentica
 import { CancelRegistry } from '../postgres/cancel-registry.js';
 import { CLIENT_LIMITS, UPSTREAM_LIMITS } from '../postgres/message-reader.js';
 import { startPostgresListener, type PostgresListener } from '../postgres/postgres-listener.js';
-import { loadConfiguredTls, loadOrCreateSelfSigned } from '../postgres/tls-material.js';
+import { loadConfiguredTls, loadOrCreateSelfSigned, type TlsMaterial } from '../postgres/tls-material.js';
 import { explainSql } from '../policy/explain-sql.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
 import { SqlClassifier } from '../sql/sql-classifier.js';
@@ -76,23 +76,22 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   approvals.on('requested', (approval) => events.emit('approval.requested', approval));
   approvals.on('decided', (approval) => events.emit('approval.decided', approval));
 
+  // One authenticator for every listener: one JWKS cache per issuer.
+  const authenticator = new Authenticator(config.identity, options);
   let postgresTls: Engine['postgresTls'] = { mode: 'off' };
   let apiListener: ApiListener | undefined;
   let api: Engine['api'];
   try {
     const listen = config.listen.postgres;
     if (listen) {
-      let secureContext: SecureContext | undefined;
-      if (listen.tls !== 'off') {
-        const material = listen.tls === 'auto' ? await loadOrCreateSelfSigned(config.data_dir, [listen.address.host]) : await loadConfiguredTls(listen.tls);
-        secureContext = createSecureContext({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' });
-        postgresTls = { mode: material.source, fingerprint256: material.fingerprint256 };
-      }
+      const material = await listenerTls(config.data_dir, listen);
+      const secureContext = material && createSecureContext({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' });
+      postgresTls = tlsMode(material);
       postgres = await startPostgresListener({
         host: listen.address.host,
         port: listen.address.port,
         allowCleartextWithoutTls: config.listen.allow_cleartext_without_tls,
-        authenticator: new Authenticator(config.identity, options),
+        authenticator,
         resources: targets,
         resourcesFor: (identity) => policy.resourcesFor(identity).filter((name) => targets.has(name)),
         store,
@@ -104,30 +103,27 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         clientLimits: CLIENT_LIMITS,
         upstreamLimits: UPSTREAM_LIMITS,
       }).catch((error: unknown) => {
-        throw new Error(`listen.postgres: cannot listen on ${listen.address.host}:${listen.address.port} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+        throw cannotListen('listen.postgres', listen.address, error);
       });
     }
 
     // The engine API: approvals, sessions and policy for approvers and auditors (proxy/api).
     const apiListen = config.listen.api;
     if (apiListen) {
-      const material =
-        apiListen.tls === 'off' ? undefined
-        : apiListen.tls === 'auto' ? await loadOrCreateSelfSigned(config.data_dir, [apiListen.address.host])
-        : await loadConfiguredTls(apiListen.tls);
+      const material = await listenerTls(config.data_dir, apiListen);
       apiListener = await startApiListener({
         host: apiListen.address.host,
         port: apiListen.address.port,
         tls: material && { cert: material.cert, key: material.key },
-        authenticator: new Authenticator(config.identity, options),
+        authenticator,
         roles: config.roles,
         services: { approvals, audit: store, explain: async (input) => explainSql(policy, classifier, input) },
         events,
         log,
       }).catch((error: unknown) => {
-        throw new Error(`listen.api: cannot listen on ${apiListen.address.host}:${apiListen.address.port} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+        throw cannotListen('listen.api', apiListen.address, error);
       });
-      api = { url: apiListener.url, tls: material ? { mode: material.source, fingerprint256: material.fingerprint256 } : { mode: 'off' } };
+      api = { url: apiListener.url, tls: tlsMode(material) };
     }
   } catch (error) {
     await postgres?.close();
@@ -160,4 +156,20 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
       return closing;
     },
   };
+}
+
+type Listener = NonNullable<Config['listen']['postgres']>;
+
+/** A listener's certificate and key: `auto` generates (or reuses) the pair in data_dir; `off` has none. */
+async function listenerTls(dataDir: string, listen: Listener): Promise<TlsMaterial | undefined> {
+  if (listen.tls === 'off') return undefined;
+  return listen.tls === 'auto' ? loadOrCreateSelfSigned(dataDir, [listen.address.host]) : loadConfiguredTls(listen.tls);
+}
+
+function tlsMode(material: TlsMaterial | undefined): Engine['postgresTls'] {
+  return material ? { mode: material.source, fingerprint256: material.fingerprint256 } : { mode: 'off' };
+}
+
+function cannotListen(key: string, address: Listener['address'], error: unknown): Error {
+  return new Error(`${key}: cannot listen on ${address.host}:${address.port} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
 }

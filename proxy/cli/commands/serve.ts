@@ -48,17 +48,18 @@ function banner(engine: Engine, resources: readonly string[]): string {
   if (engine.postgres) {
     const { host, port } = engine.postgres;
     const tls = engine.postgresTls;
-    const tlsText = tls.mode === 'off' ? 'TLS off' : `TLS ${tls.mode === 'configured' ? 'with the configured certificate' : 'with a self-signed certificate'} (sha256 ${tls.fingerprint256})`;
-    lines.push(`postgres listening on ${host.includes(':') ? `[${host}]` : host}:${port} (${tlsText})`);
+    lines.push(`postgres listening on ${host.includes(':') ? `[${host}]` : host}:${port} (${tlsText(tls)})`);
     if (resources[0]) lines.push(`  connect: psql "postgres://ANY@${host.includes(':') ? `[${host}]` : host}:${port}/${resources[0]}"  (password: your token)`);
   }
   if (engine.api) {
-    const tls = engine.api.tls;
-    const tlsText = tls.mode === 'off' ? 'TLS off' : `TLS ${tls.mode === 'configured' ? 'with the configured certificate' : 'with a self-signed certificate'} (sha256 ${tls.fingerprint256})`;
-    lines.push(`api listening on ${engine.api.url} (${tlsText})`);
+    lines.push(`api listening on ${engine.api.url} (${tlsText(engine.api.tls)})`);
   }
   if (!engine.postgres && !engine.api) lines.push('no listeners configured (listen.postgres, listen.api)');
   return `${lines.join('\n')}\n`;
+}
+
+function tlsText(tls: Engine['postgresTls']): string {
+  return tls.mode === 'off' ? 'TLS off' : `TLS ${tls.mode === 'configured' ? 'with the configured certificate' : 'with a self-signed certificate'} (sha256 ${tls.fingerprint256})`;
 }
 
 /** Bearer tokens sent in the clear beyond this machine: said once, at startup. */
