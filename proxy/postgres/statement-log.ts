@@ -233,12 +233,15 @@ export class StatementLog {
 
   /**
    * The session ended: reports what the server answered but no Sync confirmed, and every
-   * statement sent upstream that never got its answer (outcome `aborted`).
+   * statement sent upstream that never got its answer (outcome `aborted`; `error` when its
+   * error did arrive).
    */
   abandon(): void {
     this.#reportUnsynced();
     for (const head of this.#pending.splice(0)) {
-      if (head.kind === 'query' || head.kind === 'execute') this.#report(head.execution, 'aborted');
+      // A statement whose error arrived has ended, even if the session closed before the
+      // ReadyForQuery that follows it (PostgreSQL flushes the error first; drivers stop there).
+      if (head.kind === 'query' || head.kind === 'execute') this.#report(head.execution, head.execution.error ? undefined : 'aborted');
     }
   }
 

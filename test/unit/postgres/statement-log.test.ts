@@ -44,6 +44,16 @@ describe('StatementLog with the simple query protocol', () => {
     ]);
   });
 
+  it('reports a query whose error arrived as failed, not aborted, when the session ends before its ReadyForQuery', () => {
+    const session = new Conversation().client(serialize.query('SELECT 1/0'), serialize.query('SELECT 2'));
+    session.server(divisionByZero());
+    session.log.abandon();
+    expect(session.records.map((record) => [record.text, record.outcome])).toEqual([
+      ['SELECT 1/0', 'error'],
+      ['SELECT 2', 'aborted'],
+    ]);
+  });
+
   it('reports the statements that completed before an error in a multi-statement query by their tags', () => {
     const session = new Conversation().client(serialize.query('CREATE TABLE a (); SELECT 1/0'));
     session.server(commandComplete('CREATE TABLE'), divisionByZero(), readyForQuery('E'));
