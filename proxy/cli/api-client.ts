@@ -51,24 +51,6 @@ export class ApiCallError extends Error {
   }
 }
 
-/** The credential: --token-file (trimmed), else $SLUICE_TOKEN. */
-export async function readCredential(args: ParsedArgs, io: CliIo): Promise<string> {
-  const tokenFile = stringOption(args, 'token-file');
-  if (tokenFile) {
-    let text: string;
-    try {
-      text = await readFile(resolve(io.cwd, tokenFile), 'utf8');
-    } catch (error) {
-      throw new UsageError(`--token-file ${tokenFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, 'pass a readable file');
-    }
-    if (!text.trim()) throw new UsageError(`--token-file ${tokenFile} is empty`, 'put the token or OIDC JWT in it');
-    return text.trim();
-  }
-  const fromEnv = io.env.SLUICE_TOKEN?.trim();
-  if (!fromEnv) throw new UsageError('no credential given', 'set SLUICE_TOKEN or pass --token-file FILE');
-  return fromEnv;
-}
-
 /** Where the API is and what to trust; undefined when the config had problems (already printed). */
 export async function resolveApiTarget(args: ParsedArgs, io: CliIo): Promise<ApiTarget | undefined> {
   const caFile = stringOption(args, 'ca');

@@ -6,7 +6,7 @@ import { denialMessage } from '../policy/gateway-decisions.js';
 import { noticeResponse } from './backend-writer.js';
 import { observeClientFrame } from './frame-observers.js';
 import type { FrameWriter } from './frame-writer.js';
-import { decodeBind, decodeExecute, decodeParse, decodeQuery, decodeTarget, type BoundValue } from './frontend-decode.js';
+import { decodeExecute, decodeParse, decodeQuery, decodeTarget, type BoundValue } from './frontend-decode.js';
 import { FrontendCode } from './message-codes.js';
 import type { Frame } from './message-reader.js';
 import { RAISE_EXTENDED_STEPS, raiseExtended, raiseQuery } from './raise-frames.js';
@@ -55,9 +55,6 @@ export class StatementGate {
   #held: Held | undefined;
   readonly #queue: Frame[] = [];
   #queuedBytes = 0;
-  /** Prepared statement name -> text, and portal -> statement and values, as the server has them. */
-  readonly #statements = new Map<string, string>();
-  readonly #portals = new Map<string, { readonly text: string; readonly values: readonly BoundValue[] }>();
   /** The gateway raised an error in this extended-protocol batch: the server skips to Sync. */
   #skipping = false;
   #terminated = false;
@@ -107,24 +104,16 @@ export class StatementGate {
         if (this.#skipping) break;
         return this.#gate(frame, this.options.judge.judge(text));
       }
+      // SQL PREPARE shares the server's statement names: a protocol Parse or Close of one changes what EXECUTE runs.
       case FrontendCode.Parse: {
         const parse = decodeParse(frame);
-        this.#statements.set(parse.statement, parse.text);
         this.options.judge.forgetPrepared(parse.statement);
         log.parse(parse.statement, parse.text);
         toUpstream.forward(frame);
         return true;
       }
-      case FrontendCode.Bind: {
-        const bind = decodeBind(frame);
-        this.#portals.set(bind.portal, { text: this.#statements.get(bind.statement) ?? '', values: bind.values });
-        log.bind(bind.portal, bind.statement, bind.values);
-        toUpstream.forward(frame);
-        return true;
-      }
       case FrontendCode.Close: {
         const close = decodeTarget(frame);
-        (close.target === 'statement' ? this.#statements : this.#portals).delete(close.name);
         if (close.target === 'statement') this.options.judge.forgetPrepared(close.name);
         log.close(close.target, close.name);
         toUpstream.forward(frame);
@@ -132,7 +121,7 @@ export class StatementGate {
       }
       case FrontendCode.Execute: {
         const { portal } = decodeExecute(frame);
-        const bound = this.#portals.get(portal);
+        const bound = log.portal(portal);
         // An unknown portal runs nothing: the server answers it with its own error.
         if (this.#skipping || !bound) break;
         return this.#gate(frame, this.options.judge.judge(bound.text), portal);
@@ -201,7 +190,7 @@ export class StatementGate {
       this.#forward(frame, judgement, portal, { effect: 'approve', rule: decision.rule, approval: grant.id });
       return true;
     }
-    const values = portal === undefined ? undefined : this.#portals.get(portal)?.values;
+    const values = portal === undefined ? undefined : this.options.log.portal(portal)?.values;
     const pending = approvals.request(
       {
         sessionId,

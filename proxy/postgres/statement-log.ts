@@ -37,6 +37,12 @@ export type StatementRecord = {
   readonly decision?: { readonly effect: Verdict['effect']; readonly rule: string; readonly approval?: string };
 };
 
+export interface BoundPortal {
+  readonly text: string;
+  /** The values as bound (not shortened): what an approval's hash covers. */
+  readonly values: readonly BoundValue[];
+}
+
 interface Execution {
   readonly protocol: 'simple' | 'extended';
   readonly text: string;
@@ -78,7 +84,7 @@ const MAX_BINARY_PARAM_BYTES = 256;
  */
 export class StatementLog {
   readonly #statements = new Map<string, string>();
-  readonly #portals = new Map<string, { text: string; statement: string; params: readonly (string | null)[] }>();
+  readonly #portals = new Map<string, BoundPortal & { readonly statement: string; readonly params: readonly (string | null)[] }>();
   readonly #pending: Pending[] = [];
   /** Extended-protocol executions answered, reported when their Sync's ReadyForQuery arrives. */
   readonly #unsynced: Execution[] = [];
@@ -110,9 +116,15 @@ export class StatementLog {
   }
 
   bind(portal: string, statement: string, values: readonly BoundValue[]): void {
-    const bound = { text: this.#statements.get(statement) ?? '', statement, params: recordedParams(values) };
-    this.#portals.set(portal, bound);
-    this.#pending.push({ kind: 'bind', ...bound });
+    const text = this.#statements.get(statement) ?? '';
+    const params = recordedParams(values);
+    this.#portals.set(portal, { text, statement, params, values });
+    this.#pending.push({ kind: 'bind', text, statement, params });
+  }
+
+  /** What a portal was bound to, as the server holds it (the statement gate decides on it). */
+  portal(name: string): BoundPortal | undefined {
+    return this.#portals.get(name);
   }
 
   describe(): void {

@@ -1,5 +1,6 @@
 import type { ApprovalStatus } from '../../api/api-contract.js';
-import { API_CLIENT_DETAILS, API_CLIENT_OPTIONS, callApi, readCredential, resolveApiTarget } from '../api-client.js';
+import { API_CLIENT_DETAILS, API_CLIENT_OPTIONS, callApi, resolveApiTarget } from '../api-client.js';
+import { readCredential } from '../credential.js';
 import { stringOption, type Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../io.js';
 import { approvalTable } from './approvals-format.js';
@@ -20,7 +21,7 @@ export const approvalsCommand: Command = {
   async run(args, io) {
     const status = parseStatus(stringOption(args, 'status') ?? 'pending');
     const limit = parseLimit(stringOption(args, 'limit'));
-    const credential = await readCredential(args, io);
+    const credential = await readCredential(stringOption(args, 'token-file'), io);
     const target = await resolveApiTarget(args, io);
     if (!target) return EXIT_FAILED;
     const approvals = await callApi(target, credential, 'approvals.list', {

@@ -1,4 +1,5 @@
-import { API_CLIENT_DETAILS, API_CLIENT_OPTIONS, callApi, readCredential, resolveApiTarget } from '../api-client.js';
+import { API_CLIENT_DETAILS, API_CLIENT_OPTIONS, callApi, resolveApiTarget } from '../api-client.js';
+import { readCredential } from '../credential.js';
 import { stringOption, type Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../io.js';
 import { decisionLine } from './approvals-format.js';
@@ -15,7 +16,7 @@ export const denyCommand: Command = {
     if (!id) throw new UsageError('sluice deny: which approval?', "pass its ID (from 'sluice approvals')");
     const reason = stringOption(args, 'reason')?.trim();
     if (!reason) throw new UsageError('sluice deny: --reason is required', 'say why, so the requester knows what to change: --reason "..."');
-    const credential = await readCredential(args, io);
+    const credential = await readCredential(stringOption(args, 'token-file'), io);
     const target = await resolveApiTarget(args, io);
     if (!target) return EXIT_FAILED;
     const approval = await callApi(target, credential, 'approvals.decide', { id, decision: 'deny', reason });

@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { AuthError } from '../../identity/auth-error.js';
 import { Authenticator } from '../../identity/authenticator.js';
 import { stringOption, type Command } from '../command.js';
 import { configPath, loadConfigOrReport } from '../config-file.js';
-import { EXIT_FAILED, EXIT_OK, UsageError, type CliIo } from '../io.js';
+import { readCredential } from '../credential.js';
+import { EXIT_FAILED, EXIT_OK } from '../io.js';
 
 export const whoamiCommand: Command = {
   words: ['whoami'],
@@ -43,16 +42,3 @@ export const whoamiCommand: Command = {
     }
   },
 };
-
-async function readCredential(tokenFile: string | undefined, io: CliIo): Promise<string> {
-  if (tokenFile) {
-    try {
-      return (await readFile(resolve(io.cwd, tokenFile), 'utf8')).trim();
-    } catch (error) {
-      throw new UsageError(`--token-file ${tokenFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, 'pass a readable file');
-    }
-  }
-  const fromEnv = io.env.SLUICE_TOKEN?.trim();
-  if (!fromEnv) throw new UsageError('no credential given', 'set SLUICE_TOKEN or pass --token-file FILE');
-  return fromEnv;
-}
