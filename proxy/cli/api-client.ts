@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ApiInput, ApiMethodName, ApiOutput } from '../api/api-contract.js';
 import type { ApiResult } from '../api/api-result.js';
+import { isLoopbackHost } from '../common/urls.js';
 import { stringOption, type CommandOptions, type ParsedArgs } from './command.js';
 import { loadConfigOrReport } from './config-file.js';
 import { printable } from './commands/sessions-format.js';
@@ -58,7 +58,7 @@ export async function resolveApiTarget(args: ParsedArgs, io: CliIo): Promise<Api
   const explicit = stringOption(args, 'api') ?? io.env.SLUICE_API_URL;
   if (explicit) {
     const base = parseBase(explicit);
-    if (base.protocol === 'http:' && !isLoopback(base.hostname)) io.stderr(`warning: ${base.origin} is plain HTTP: the credential crosses the network unencrypted\n`);
+    if (base.protocol === 'http:' && !isLoopbackHost(base.hostname)) io.stderr(`warning: ${base.origin} is plain HTTP: the credential crosses the network unencrypted\n`);
     return { base, ...(ca !== undefined && { ca }) };
   }
 
@@ -183,11 +183,6 @@ function reachableHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '::1';
   return host;
-}
-
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[(.*)\]$/, '$1');
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 async function readCaFile(file: string, hint = 'pass a readable PEM file'): Promise<string> {

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../../common/urls.js';
 import { formatIssue } from '../../config/load-config.js';
 import { startEngine, type Engine } from '../../engine/engine.js';
 import { createLogger } from '../../engine/logger.js';
@@ -65,8 +66,7 @@ function tlsText(tls: Engine['postgresTls']): string {
 /** Bearer tokens sent in the clear beyond this machine: said once, at startup. */
 function plainApiWarning(engine: Engine): string {
   if (!engine.api || engine.api.tls.mode !== 'off') return '';
-  const host = new URL(engine.api.url).hostname.replace(/^\[(.*)\]$/, '$1');
-  if (host === 'localhost' || host === '::1' || host.startsWith('127.')) return '';
+  if (isLoopbackHost(new URL(engine.api.url).hostname)) return '';
   return `warning: the engine API on ${engine.api.url} has TLS off and is reachable beyond this machine: tokens cross the network in the clear; set listen.api.tls to auto or to a certificate\n`;
 }
 
