@@ -42,6 +42,7 @@ export interface Customer {
   readonly email: string;
   readonly phone: string;
   readonly card: string;
+  readonly ssn: string;
   readonly notes: string;
 }
 
@@ -56,8 +57,16 @@ export function sampleCustomers(count: number): Customer[] {
     const prefix = pick(CARD_PREFIXES);
     const card = withLuhn(prefix + Array.from({ length: 15 - prefix.length }, () => Math.floor(next() * 10)).join(''));
     const notes = pick(NOTES).replace('{phone}', phone).replace('{card}', card).replace('{email}', email);
-    return { fullName: `${first} ${last}`, email, phone, card, notes };
+    return { fullName: `${first} ${last}`, email, phone, card, ssn: sampleSsn(index), notes };
   });
+}
+
+/** A US SSN in the valid ranges (area 001-665 and 667-899, group 01-99, serial 0001-9999), one per customer. */
+function sampleSsn(index: number): string {
+  const area = 100 + ((index * 37) % 500);
+  const group = 1 + ((index * 13) % 99);
+  const serial = 1 + ((index * 7919) % 9999);
+  return `${area}-${String(group).padStart(2, '0')}-${String(serial).padStart(4, '0')}`;
 }
 
 /** Creates the shop tables and fills them once; later runs keep what is there. */
@@ -69,6 +78,7 @@ export async function loadSampleSchema(client: pg.Client): Promise<{ customers: 
       email text NOT NULL UNIQUE,
       phone text,
       card_number text,
+      ssn text,
       notes text,
       created_at timestamptz NOT NULL DEFAULT now()
     );
@@ -78,14 +88,15 @@ export async function loadSampleSchema(client: pg.Client): Promise<{ customers: 
       amount numeric(10, 2) NOT NULL,
       status text NOT NULL CHECK (status IN ('pending', 'paid', 'shipped', 'refunded')),
       ordered_at timestamptz NOT NULL
-    );`);
+    );
+    ALTER TABLE customers ADD COLUMN IF NOT EXISTS ssn text;`);
   const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM customers');
   if (rows[0]!.n === 0) {
     const customers = sampleCustomers(1_000);
     await client.query(
-      `INSERT INTO customers (full_name, email, phone, card_number, notes)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])`,
-      [customers.map((c) => c.fullName), customers.map((c) => c.email), customers.map((c) => c.phone), customers.map((c) => c.card), customers.map((c) => c.notes)],
+      `INSERT INTO customers (full_name, email, phone, card_number, ssn, notes)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+      [customers.map((c) => c.fullName), customers.map((c) => c.email), customers.map((c) => c.phone), customers.map((c) => c.card), customers.map((c) => c.ssn), customers.map((c) => c.notes)],
     );
     await client.query(`
       INSERT INTO orders (customer_id, amount, status, ordered_at)
@@ -93,6 +104,11 @@ export async function loadSampleSchema(client: pg.Client): Promise<{ customers: 
              (ARRAY['pending', 'paid', 'shipped', 'refunded'])[1 + i % 4],
              timestamptz '2026-01-01' + (i || ' hours')::interval
       FROM generate_series(1, 5000) i`);
+  }
+  // A shop created before the ssn column existed gets its numbers now.
+  const missing = await client.query<{ id: number }>('SELECT id FROM customers WHERE ssn IS NULL ORDER BY id');
+  if (missing.rows.length > 0) {
+    await client.query('UPDATE customers c SET ssn = s.ssn FROM unnest($1::int[], $2::text[]) AS s(id, ssn) WHERE c.id = s.id', [missing.rows.map((row) => row.id), missing.rows.map((row) => sampleSsn(row.id - 1))]);
   }
   const counts = await client.query<{ customers: number; orders: number }>('SELECT (SELECT count(*) FROM customers)::int AS customers, (SELECT count(*) FROM orders)::int AS orders');
   return counts.rows[0]!;

@@ -7,6 +7,7 @@ import type { Approval, ApprovalBroker, ApprovalStatus } from '../approvals/appr
 import type { AuditReader, EventRecord, SessionRecord, SessionStatus } from '../audit/audit-types.js';
 import type { EngineEventMap, EngineEventName } from '../engine/engine-events.js';
 import type { AuthMethod, Identity } from '../identity/identity.js';
+import { PreviewRulesError, type PreviewColumn, type PreviewResult } from '../masking/masking-preview.js';
 import { ApiFailure, type ApiResult } from './api-result.js';
 import type { ApiRole } from './api-roles.js';
 
@@ -14,6 +15,7 @@ export type { Approval, ApprovalStatus } from '../approvals/approval-types.js';
 export type { EventRecord, SessionRecord } from '../audit/audit-types.js';
 export type { ApiError, ApiErrorCode, ApiResult } from './api-result.js';
 export type { ApiRole } from './api-roles.js';
+export type { PreviewCell, PreviewResult } from '../masking/masking-preview.js';
 
 /** What `policy.explain` asks: how policy would decide this statement for this caller. */
 export interface ExplainInput {
@@ -32,6 +34,16 @@ export interface ApiServices {
   readonly audit: Pick<AuditReader, 'listSessions' | 'getSession' | 'listEvents'>;
   /** Policy's explanation (a trace), injected so the API does not depend on how policy builds it. */
   readonly explain: (input: ExplainInput) => Promise<unknown>;
+  /** A draft masking rule set applied to sample rows or a live query's first rows (throws PreviewRulesError for invalid rules). */
+  readonly previewMasking: (request: MaskingPreviewRequest, caller: Identity) => Promise<PreviewResult>;
+}
+
+/** What `masking.preview` asks: draft rules, the groups to preview as, and rows: a sample, or a live query's first rows. */
+export interface MaskingPreviewRequest {
+  readonly rules: readonly unknown[];
+  readonly groups?: readonly string[];
+  readonly sample?: { readonly columns: readonly PreviewColumn[]; readonly rows: readonly (readonly (string | null)[])[] };
+  readonly query?: { readonly resource: string; readonly sql: string; readonly limit?: number };
 }
 
 export interface ApiContext {
@@ -171,6 +183,39 @@ export const API_METHODS = {
       user: text('a user name', 200).optional(),
     }),
     handler: async (input, ctx): Promise<unknown> => ctx.services.explain({ ...input, identity: { ...input.identity, claims: input.identity.claims ?? {} } }),
+  }),
+
+  'masking.preview': method({
+    role: 'admins',
+    summary: 'a draft masking rule set applied to sample rows or to the first rows of a live query (one SELECT policy allows the caller): the masked rows and, per cell, the rules that fired',
+    input: z
+      .strictObject({
+      rules: z.array(z.unknown(), { error: 'expected a list of masking rules (as in the config)' }).max(500, 'lists more than 500 rules'),
+      groups: z.array(text('a group', 500), { error: 'expected a list of groups' }).max(500, 'lists more than 500 groups').optional(),
+      sample: z.strictObject({
+        columns: z
+          .array(z.strictObject({ name: text('a column name', 200), sources: z.array(text('a source column (schema.table.column)', 500)).max(100).optional() }), { error: 'expected a list of columns' })
+          .min(1, 'must list at least one column')
+          .max(200, 'lists more than 200 columns'),
+        rows: z.array(z.array(z.union([text('a value', 1_000_000), z.null()])).max(200), { error: 'expected a list of rows' }).max(1_000, 'holds more than 1000 rows'),
+      }).optional(),
+      query: z
+        .strictObject({
+          resource: text('a resource name', 200).min(1, 'must not be empty'),
+          sql: text('SQL text', 100_000).min(1, 'must not be empty'),
+          limit: limit.max(100, 'must be at most 100').optional(),
+        })
+        .optional(),
+    })
+      .refine((input) => (input.sample === undefined) !== (input.query === undefined), 'give either `sample` (rows) or `query` (a live SELECT), not both'),
+    handler: async (input, ctx): Promise<PreviewResult> => {
+      try {
+        return await ctx.services.previewMasking(input, ctx.identity);
+      } catch (error) {
+        if (error instanceof PreviewRulesError) throw new ApiFailure('invalid_input', error.message);
+        throw error;
+      }
+    },
   }),
 } as const;
 

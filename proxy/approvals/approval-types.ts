@@ -14,9 +14,9 @@ export interface ApprovalRequest {
   readonly resource: string;
   readonly protocol: SessionProtocol;
   readonly requester: Requester;
-  /** The statement text as approvers see it (content detectors applied once masking exists). */
+  /** The statement text as approvers see it: the requester's content detectors applied (the hash below covers the real text). */
   readonly statement: string;
-  /** Bound parameters for display (extended protocol), as recorded. */
+  /** Bound parameters for display (extended protocol), as recorded, content detectors applied. */
   readonly params?: readonly (string | null)[];
   /** sha256 (hex) of the exact statement bytes plus parameter bytes: what the decision is bound to. */
   readonly statementHash: string;

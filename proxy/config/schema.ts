@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { STATEMENT_KINDS } from '../common/statement-kinds.js';
 import { isHttpsOrLoopback, parseUrl } from '../common/urls.js';
+import { patternProblem } from '../masking/custom-pattern.js';
+import { DETECTOR_NAMES, MASKING_STRATEGIES } from '../masking/masking-types.js';
 import { RESERVED_RULE_NAMES } from '../policy/gateway-decisions.js';
 import { DEFAULT_DANGEROUS_FUNCTIONS } from '../sql/dangerous-functions.js';
 import { STATEMENT_FLAGS } from '../sql/statement-class.js';
@@ -230,23 +232,50 @@ const limits = z.strictObject({
   on_exceed: z.enum(['deny', 'approve'], { error: 'must be deny or approve' }).default('deny'),
 });
 
-export const MASKING_STRATEGIES = ['redact', 'partial', 'hash', 'null', 'fake'] as const;
+const detectorName = z.enum(DETECTOR_NAMES, { error: (issue) => `unknown detector "${String(issue.input)}"; built-in detectors: ${DETECTOR_NAMES.join(', ')}` });
+
+/** What a redact rule writes instead; kept to characters that cannot break JSON text or array literals. */
+const replacement = text('a replacement text').regex(/^[\w .:*#@+\-[\]()<>/|~=]{0,64}$/, 'must be at most 64 letters, digits, spaces or .:*#@+-[]()<>/|~= (no quotes, backslashes or braces)');
 
 const maskingRule = z
   .strictObject({
     name,
-    detect: nonEmptyText('a detector name').optional(),
-    pattern: nonEmptyText('an RE2 pattern').optional(),
-    columns: z.array(text('a column').regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, 'must be schema.table.column')).optional(),
-    strategy: z.enum(MASKING_STRATEGIES, { error: `must be one of ${MASKING_STRATEGIES.join(', ')}` }),
+    detect: z.union([detectorName, z.array(detectorName).min(1, 'must list at least one detector')]).optional(),
+    pattern: nonEmptyText('an RE2 pattern')
+      .superRefine((pattern, ctx) => {
+        const problem = patternProblem(pattern);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+    columns: z
+      .array(text('a column').regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, 'must be schema.table.column (`*` globs like billing.*.card_number)'))
+      .min(1, 'must list at least one column')
+      .optional(),
+    // YAML reads a bare `strategy: null` as null: that is the null strategy, not a missing one.
+    strategy: z.preprocess((value) => (value === null ? 'null' : value), z.enum(MASKING_STRATEGIES, { error: `must be one of ${MASKING_STRATEGIES.join(', ')}` })),
+    replacement: replacement.optional(),
+    keep_last: z.number().int().min(0, 'must be 0 or more').max(32, 'must be at most 32').optional(),
     groups: groupList.optional(),
     except_groups: groupList.optional(),
   })
   .superRefine((rule, ctx) => {
-    if (rule.detect === undefined && rule.pattern === undefined && rule.columns === undefined) {
+    const content = rule.detect !== undefined || rule.pattern !== undefined;
+    if (!content && rule.columns === undefined) {
       ctx.addIssue({ code: 'custom', message: 'needs `detect`, `pattern` or `columns` to say what it masks' });
     }
+    if (content && rule.columns !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['columns'], message: 'a rule masks either source columns (`columns`) or content anywhere (`detect` / `pattern`), not both; write two rules' });
+    }
+    if (rule.replacement !== undefined && rule.strategy !== 'redact') {
+      ctx.addIssue({ code: 'custom', path: ['replacement'], message: 'only applies to strategy redact' });
+    }
+    if (rule.keep_last !== undefined && rule.strategy !== 'partial') {
+      ctx.addIssue({ code: 'custom', path: ['keep_last'], message: 'only applies to strategy partial' });
+    }
   });
+
+/** The masking section alone: the preview API validates draft rule sets with it. */
+export const maskingRulesSchema = z.array(maskingRule);
 
 const approvals = z.strictObject({
   timeout: duration('a duration').default(600_000),
@@ -264,10 +293,17 @@ const auditStore = z.union([z.literal('sqlite'), z.instanceof(Secret), text()]).
   }
 });
 
+const resultSample = z.strictObject({
+  rows: z.number().int().min(0, 'must be 0 (no sample) or more').max(1_000, 'must be at most 1000').default(3),
+  bytes: size.refine((bytes) => bytes <= 1024 * 1024, 'must be at most 1MB').default(2_048),
+});
+
 const audit = z.strictObject({
   store: auditStore.default('sqlite'),
   durability: z.enum(['strict', 'batched'], { error: 'must be strict or batched' }).default('batched'),
   retention: duration('a duration').default(90 * 86_400_000),
+  /** The first rows of each result, masked, kept with the statement's record. */
+  result_sample: resultSample.default({ rows: 3, bytes: 2_048 }),
 });
 
 export const configSchema = z
@@ -287,9 +323,9 @@ export const configSchema = z
     policy: z.array(policyRule).default([]),
     sql: sql.default({ dangerous_functions: [...DEFAULT_DANGEROUS_FUNCTIONS] }),
     limits: limits.default({ on_exceed: 'deny' }),
-    masking: z.array(maskingRule).default([]),
+    masking: maskingRulesSchema.default([]),
     approvals: approvals.default({ timeout: 600_000, quorum: 1, self_approval: false }),
-    audit: audit.default({ store: 'sqlite', durability: 'batched', retention: 90 * 86_400_000 }),
+    audit: audit.default({ store: 'sqlite', durability: 'batched', retention: 90 * 86_400_000, result_sample: { rows: 3, bytes: 2_048 } }),
   });
 
 /**
@@ -335,6 +371,7 @@ export type ResourceConfig = Config['resources'][number];
 export type OidcIssuerConfig = Config['identity']['oidc'][number];
 export type StaticTokenConfig = Config['identity']['tokens'][number];
 export type PolicyRuleConfig = Config['policy'][number];
+export type MaskingRuleConfig = Config['masking'][number];
 
 function httpUrlAnyHost() {
   return text('an http(s):// URL').superRefine((input, ctx) => {

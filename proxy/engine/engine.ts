@@ -15,8 +15,15 @@ import { explainSql } from '../policy/explain-sql.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
 import { SqlClassifier } from '../sql/sql-classifier.js';
 import { loadSqlParser } from '../sql/sql-parser.js';
+import { createCatalogCache } from '../masking/catalog-cache.js';
+import type { CatalogCache } from '../masking/catalog-types.js';
+import { loadOrCreateMaskingKey } from '../masking/masking-key.js';
+import { MaskingRules } from '../masking/masking-rules.js';
+import { CatalogConnection } from '../postgres/catalog-connection.js';
+import type { UpstreamTarget } from '../postgres/upstream-connect.js';
 import type { Logger } from './logger.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { maskingPreviewService } from './masking-preview-service.js';
 import { EngineEvents } from './engine-events.js';
 import { observedStore } from './observed-store.js';
 import { upstreamTargets } from './upstream-targets.js';
@@ -56,6 +63,12 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   await chmod(config.data_dir, 0o700);
   const targets = await upstreamTargets(config.resources);
   const lock = await lockDataDir(config.data_dir);
+  const maskingKey = await loadOrCreateMaskingKey(config.data_dir);
+  const masking = {
+    rules: new MaskingRules(config.masking, maskingKey),
+    catalogs: catalogCaches(targets),
+    sample: config.audit.result_sample,
+  };
 
   let postgres: PostgresListener | undefined;
   const rawStore = await openAuditStore({
@@ -97,6 +110,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         store,
         gatekeeping: { classifier, policy },
         approvals,
+        masking,
         cancels: new CancelRegistry(),
         log,
         tls: secureContext,
@@ -117,7 +131,12 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         tls: material && { cert: material.cert, key: material.key },
         authenticator,
         roles: config.roles,
-        services: { approvals, audit: store, explain: async (input) => explainSql(policy, classifier, input) },
+        services: {
+          approvals,
+          audit: store,
+          explain: async (input) => explainSql(policy, classifier, input),
+          previewMasking: maskingPreviewService({ policy, classifier, targets, catalogs: masking.catalogs, key: maskingKey }),
+        },
         events,
         log,
       }).catch((error: unknown) => {
@@ -128,6 +147,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   } catch (error) {
     await postgres?.close();
     approvals.close();
+    await closeCatalogs(masking.catalogs);
     await store.close();
     await lock.release();
     throw error;
@@ -150,12 +170,27 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         // Held statements end as cancelled (their clients get an error) before the listener closes.
         approvals.close();
         await postgres?.close();
+        await closeCatalogs(masking.catalogs);
         await store.close();
         await lock.release();
       })();
       return closing;
     },
   };
+}
+
+/** One catalog per PostgreSQL resource, each over its own side connection, opened when first needed. */
+function catalogCaches(targets: ReadonlyMap<string, UpstreamTarget>): Map<string, CatalogCache> {
+  return new Map(
+    [...targets].map(([name, target]) => {
+      const connection = new CatalogConnection(target);
+      return [name, createCatalogCache({ query: (sql) => connection.query(sql), close: () => connection.close(), resource: name })];
+    }),
+  );
+}
+
+async function closeCatalogs(catalogs: ReadonlyMap<string, CatalogCache>): Promise<void> {
+  await Promise.all([...catalogs.values()].map((catalog) => catalog.close()));
 }
 
 type Listener = NonNullable<Config['listen']['postgres']>;

@@ -15,7 +15,11 @@ import { ProtocolError } from './protocol-error.js';
 import { SessionRelay, type RelayEnd } from './session-relay.js';
 import { negotiateStartup } from './startup-negotiation.js';
 import { StatementJudge, type Gatekeeping } from './statement-judge.js';
-import { StatementLog } from './statement-log.js';
+import { StatementLog, type StatementRecord } from './statement-log.js';
+import { ResultMasker, type SampleLimits } from './result-masker.js';
+import type { CatalogCache } from '../masking/catalog-types.js';
+import type { MaskingRules } from '../masking/masking-rules.js';
+import { maskedForRecord } from '../masking/record-text.js';
 import { connectUpstream, UpstreamError, type UpstreamConnection, type UpstreamTarget } from './upstream-connect.js';
 
 /** What every client session of one listener shares. */
@@ -29,6 +33,8 @@ export interface SessionContext {
   /** Classification and policy for every statement. */
   readonly gatekeeping: Gatekeeping;
   readonly approvals: ApprovalBroker;
+  /** Masking rules, each PostgreSQL resource's catalog, and how much of each result the record keeps. */
+  readonly masking: { readonly rules: MaskingRules; readonly catalogs: ReadonlyMap<string, CatalogCache>; readonly sample: SampleLimits };
   readonly cancels: CancelRegistry;
   readonly log: Logger;
   readonly tls: SecureContext | undefined;
@@ -131,14 +137,18 @@ function startRelay(args: {
   const { ctx, socket, upstream, identity, resourceName, target } = args;
   const recording = ctx.store.beginSession(sessionStart(identity, resourceName, args.clientAddress, args.application));
   const counters: SessionCounters = { statements: 0, errors: 0, rows: 0 };
+  const masking = ctx.masking.rules.profileFor(identity.groups);
+  const forRecord = (text: string) => maskedForRecord(masking.content, text);
   // `relay` is declared below; a cancel cannot arrive before the client has the key.
   const cancelKey = ctx.cancels.register({ host: target.host, port: target.port, processId: upstream.processId, secretKey: upstream.secretKey }, () => relay.cancelHeld());
   const log = new StatementLog((statement) => {
     counters.statements++;
     counters.rows += statement.rows;
     if (statement.outcome === 'error') counters.errors++;
-    void recording.event('query', statement);
+    void recording.event('query', masking.content.empty ? statement : recordedStatement(statement, forRecord));
   });
+  const catalog = ctx.masking.catalogs.get(resourceName);
+  if (!catalog) throw new Error(`no catalog for resource "${resourceName}"`);
   const parameters = new Map(upstream.parameters);
   const relay: SessionRelay = new SessionRelay(
     { socket, reader: args.reader },
@@ -147,6 +157,7 @@ function startRelay(args: {
       resource: resourceName,
       log,
       parameters,
+      results: new ResultMasker(masking, catalog, ctx.masking.sample, resourceName, parameters),
       gate: {
         sessionId: recording.id,
         resource: resourceName,
@@ -154,6 +165,7 @@ function startRelay(args: {
         judge: new StatementJudge(ctx.gatekeeping, identity, resourceName, target.user, parameters),
         approvals: ctx.approvals,
         recording,
+        forRecord,
       },
       onAbandoned: () => void sendCancel({ host: target.host, port: target.port, processId: upstream.processId, secretKey: upstream.secretKey }),
       onEnd: (end: RelayEnd) => {
@@ -177,6 +189,16 @@ function startRelay(args: {
   socket.uncork();
   ctx.log.info('session started', { session: recording.id, resource: resourceName, subject: identity.subject, client: args.clientAddress });
   relay.start();
+}
+
+/** A statement's record with content detectors applied to everything the caller typed or the server said. */
+function recordedStatement(statement: StatementRecord, forRecord: (text: string) => string): StatementRecord {
+  return {
+    ...statement,
+    text: forRecord(statement.text),
+    ...(statement.params ? { params: statement.params.map((param) => (param === null ? null : forRecord(param))) } : {}),
+    ...(statement.error ? { error: { code: statement.error.code, message: forRecord(statement.error.message) } } : {}),
+  };
 }
 
 function sessionStart(identity: Identity, resource: string, clientAddress: string, application: string | null): SessionStart {

@@ -4,6 +4,8 @@ import { decodeBind, decodeExecute, decodeParse, decodeQuery, decodeTarget } fro
 import { BackendCode, describeCode, FrontendCode } from './message-codes.js';
 import type { Frame } from './message-reader.js';
 import { ProtocolError } from './protocol-error.js';
+import type { ResultMasker } from './result-masker.js';
+import { decodeRowDescription } from './row-description.js';
 import type { StatementLog } from './statement-log.js';
 
 // What the relay reads from each frame on its way through, one function per direction; the
@@ -29,16 +31,17 @@ export function observeClientFrame(log: StatementLog, frame: Frame): ClientFrame
     }
     case FrontendCode.Bind: {
       const bind = decodeBind(frame);
-      log.bind(bind.portal, bind.statement, bind.values);
+      log.bind(bind.portal, bind.statement, bind.values, bind.resultFormats);
       break;
     }
     case FrontendCode.Execute:
       log.execute(decodeExecute(frame).portal);
       break;
-    case FrontendCode.Describe:
-      decodeTarget(frame);
-      log.describe();
+    case FrontendCode.Describe: {
+      const describe = decodeTarget(frame);
+      log.describe(describe.target, describe.name);
       break;
+    }
     case FrontendCode.Close: {
       const close = decodeTarget(frame);
       log.close(close.target, close.name);
@@ -63,14 +66,20 @@ export function observeClientFrame(log: StatementLog, frame: Frame): ClientFrame
   return CONTINUE;
 }
 
-/** What becomes of a server frame: forwarded (undefined), dropped, or replaced by the gateway's own bytes. */
-export type ServerFrameEffect = undefined | 'drop' | Buffer;
+/**
+ * What becomes of a server frame: forwarded (undefined), dropped, replaced by the gateway's own
+ * bytes, or forwarded with a promise the relay awaits before the next frame (result masking
+ * reading the catalog for the columns just described).
+ */
+export type ServerFrameEffect = undefined | 'drop' | Buffer | Promise<void>;
 
-export function observeServerFrame(log: StatementLog, frame: Frame, parameters: Map<string, string>): ServerFrameEffect {
+export function observeServerFrame(log: StatementLog, frame: Frame, parameters: Map<string, string>, results?: ResultMasker): ServerFrameEffect {
   switch (frame.code) {
-    case BackendCode.DataRow:
-      log.dataRow();
+    case BackendCode.DataRow: {
+      const target = log.dataRow();
+      if (results && target) return results.row(frame, target);
       break;
+    }
     case BackendCode.CommandComplete:
       log.commandComplete(commandTag(frame));
       break;
@@ -94,9 +103,13 @@ export function observeServerFrame(log: StatementLog, frame: Frame, parameters: 
     case BackendCode.CloseComplete:
       if (log.stepComplete()) return 'drop';
       break;
-    case BackendCode.RowDescription:
+    case BackendCode.RowDescription: {
+      const fields = decodeRowDescription(frame);
+      log.described(fields);
+      return results?.describe(fields);
+    }
     case BackendCode.NoData:
-      log.described();
+      log.described(null);
       break;
     case BackendCode.ParameterStatus: {
       const status = decodeBackend(frame);

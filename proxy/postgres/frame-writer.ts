@@ -11,6 +11,8 @@ export class FrameWriter {
   #start = 0;
   #end = 0;
   readonly #pieces: Buffer[] = [];
+  /** The gateway's own messages since the last forwarded run: joined into one piece. */
+  readonly #own: Buffer[] = [];
 
   constructor(private readonly socket: Socket) {}
 
@@ -20,6 +22,7 @@ export class FrameWriter {
       return;
     }
     this.#takeRun();
+    this.#takeOwn();
     this.#buffer = frame.buffer;
     this.#start = frame.start;
     this.#end = frame.end;
@@ -28,12 +31,13 @@ export class FrameWriter {
   /** A message the gateway wrote itself, in order with the forwarded ones. */
   write(bytes: Buffer): void {
     this.#takeRun();
-    this.#pieces.push(bytes);
+    this.#own.push(bytes);
   }
 
   /** Sends what was queued; false when the socket's buffer is full (the caller pauses its source). */
   flush(): boolean {
     this.#takeRun();
+    this.#takeOwn();
     const pieces = this.#pieces;
     if (this.socket.destroyed) pieces.length = 0;
     if (pieces.length === 0) return true;
@@ -53,6 +57,18 @@ export class FrameWriter {
   discard(): void {
     this.#buffer = undefined;
     this.#pieces.length = 0;
+    this.#own.length = 0;
+  }
+
+  /**
+   * Consecutive messages the gateway wrote (masked rows: thousands per chunk) become one piece:
+   * a copy costs less than a socket write request per row.
+   */
+  #takeOwn(): void {
+    const own = this.#own;
+    if (own.length === 0) return;
+    this.#pieces.push(own.length === 1 ? own[0]! : Buffer.concat(own));
+    own.length = 0;
   }
 
   #takeRun(): void {

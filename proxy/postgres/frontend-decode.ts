@@ -62,6 +62,8 @@ export interface BindMessage {
   readonly portal: string;
   readonly statement: string;
   readonly values: readonly BoundValue[];
+  /** Result-format codes: none (all text), one (for every column) or one per column. */
+  readonly resultFormats: readonly number[];
 }
 
 export function decodeBind(frame: Frame): BindMessage {
@@ -83,11 +85,20 @@ export function decodeBind(frame: Frame): BindMessage {
       values.push(null);
       continue;
     }
+    if (length < 0) throw new ProtocolError(`malformed Bind message: parameter ${i + 1} has length ${length}`);
     const bytes = body.bytes(length);
     const format = formatCount === 0 ? 0 : formatCount === 1 ? formats[0]! : formats[i]!;
     values.push(format === 0 ? bytes.toString('utf8') : Buffer.from(bytes));
   }
-  return { portal, statement, values };
+  const resultFormats: number[] = [];
+  const resultFormatCount = body.uint16();
+  for (let i = 0; i < resultFormatCount; i++) {
+    const code = body.int16();
+    if (code !== 0 && code !== 1) throw new ProtocolError(`malformed Bind message: result format ${code} (0 text or 1 binary)`);
+    resultFormats.push(code);
+  }
+  if (body.remaining !== 0) throw new ProtocolError('malformed Bind message: bytes after the result formats');
+  return { portal, statement, values, resultFormats };
 }
 
 export function decodeExecute(frame: Frame): { readonly portal: string; readonly maxRows: number } {

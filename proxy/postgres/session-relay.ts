@@ -4,6 +4,7 @@ import { observeServerFrame } from './frame-observers.js';
 import { FrameWriter } from './frame-writer.js';
 import type { Frame, MessageReader } from './message-reader.js';
 import { ProtocolError } from './protocol-error.js';
+import { MaskingFailure, type ResultMasker } from './result-masker.js';
 import { StatementGate, type GateOptions } from './statement-gate.js';
 import type { StatementLog } from './statement-log.js';
 
@@ -21,6 +22,8 @@ export interface RelayOptions {
   readonly log: StatementLog;
   /** The session's current server parameters (search_path, ...), kept up to date. */
   readonly parameters: Map<string, string>;
+  /** Masks result rows (and samples them for the record). */
+  readonly results?: ResultMasker;
   /** Called once, when both sockets are closed or closing. */
   readonly onEnd: (end: RelayEnd) => void;
   /** Called when the client disconnects with statements still running upstream. */
@@ -42,6 +45,8 @@ export class SessionRelay {
   readonly #gate: StatementGate;
   #ended = false;
   #heldPause = false;
+  /** Upstream frames wait while result masking reads the catalog for the columns just described. */
+  #upstreamWait = false;
 
   constructor(
     private readonly client: RelayPeer,
@@ -96,6 +101,11 @@ export class SessionRelay {
   }
 
   #fromUpstream(chunk: Buffer): void {
+    if (this.#upstreamWait) {
+      // Kept framed, in order, until the catalog answers.
+      if (!this.#ended) this.upstream.reader.push(chunk);
+      return;
+    }
     if (!this.#relay(chunk, this.upstream, this.#toClient, 'upstream', this.#passUpstream)) return;
     this.#send(this.#toClient, this.client.socket, this.upstream.socket);
   }
@@ -103,19 +113,44 @@ export class SessionRelay {
   // Bound once: the relay runs them for every frame.
   readonly #passClient = (frame: Frame) => this.#gate.accept(frame);
 
-  readonly #passUpstream = (frame: Frame) => {
-    const effect = observeServerFrame(this.options.log, frame, this.options.parameters);
+  /** Returns false to stop reading frames until the upstream wait ends. */
+  readonly #passUpstream = (frame: Frame): boolean => {
+    const effect = observeServerFrame(this.options.log, frame, this.options.parameters, this.options.results);
     if (effect === undefined) this.#toClient.forward(frame);
-    else if (effect !== 'drop') this.#toClient.write(effect);
+    else if (effect instanceof Promise) {
+      this.#toClient.forward(frame);
+      this.#waitUpstream(effect);
+      return false;
+    } else if (effect !== 'drop') this.#toClient.write(effect);
+    return true;
   };
 
-  /** Frames `chunk` from `source` and hands each frame to `pass`; false when the session failed. */
-  #relay(chunk: Buffer, source: RelayPeer, writer: FrameWriter, side: 'client' | 'upstream', pass: (frame: Frame) => void): boolean {
+  /** Stops relaying upstream frames until `until` settles; the ones already framed stay queued in the reader. */
+  #waitUpstream(until: Promise<void>): void {
+    this.#upstreamWait = true;
+    this.upstream.socket.pause();
+    until.then(
+      () => {
+        this.#upstreamWait = false;
+        if (this.#ended) return;
+        this.#fromUpstream(Buffer.alloc(0));
+        this.#resumeUpstream();
+      },
+      (error: unknown) => {
+        this.#upstreamWait = false;
+        this.#toClient.discard();
+        this.#fail('upstream', error);
+      },
+    );
+  }
+
+  /** Frames `chunk` from `source` and hands each frame to `pass` until it returns false; false when the session failed. */
+  #relay(chunk: Buffer, source: RelayPeer, writer: FrameWriter, side: 'client' | 'upstream', pass: (frame: Frame) => boolean | void): boolean {
     if (this.#ended) return false;
     try {
       source.reader.push(chunk);
       let frame: Frame | undefined;
-      while ((frame = source.reader.next())) pass(frame);
+      while ((frame = source.reader.next())) if (pass(frame) === false) break;
     } catch (error) {
       writer.discard();
       this.#fail(side, error);
@@ -143,11 +178,21 @@ export class SessionRelay {
   #send(writer: FrameWriter, sink: Socket, source: Socket): void {
     if (writer.flush() || sink.destroyed) return;
     if (source.isPaused()) return;
-    if (process.env.DBG_RELAY) process.stderr.write(`pause ${source === this.client.socket ? 'client' : 'upstream'}\n`);
     source.pause();
     sink.once('drain', () => {
-      if (!this.#ended && !(source === this.client.socket && this.#heldPause)) source.resume();
+      if (source === this.upstream.socket) this.#resumeUpstream();
+      else if (!this.#ended && !this.#heldPause) source.resume();
     });
+  }
+
+  /** Reads the upstream again, once the client can take more (a catalog wait may end with the client full). */
+  #resumeUpstream(): void {
+    if (this.#ended || this.#upstreamWait) return;
+    if (this.client.socket.writableNeedDrain) {
+      this.client.socket.once('drain', () => this.#resumeUpstream());
+      return;
+    }
+    this.upstream.socket.resume();
   }
 
   #clientGone(): void {
@@ -172,6 +217,13 @@ export class SessionRelay {
   }
 
   #fail(source: 'client' | 'upstream', error: unknown): void {
+    if (error instanceof MaskingFailure) {
+      // Not the upstream's fault: the gateway will not let through rows it cannot mask.
+      this.client.socket.end(errorResponse({ severity: 'FATAL', code: error.sqlstate, message: error.message }));
+      this.upstream.socket.destroy();
+      this.#end({ status: 'aborted', reason: error.message, sqlstate: error.sqlstate, source: 'gateway' });
+      return;
+    }
     const protocol = error instanceof ProtocolError;
     const detail = protocol ? error.message : `internal error: ${(error as Error).message}`;
     const message = source === 'client' ? detail : `the upstream of resource "${this.options.resource}" broke the protocol: ${detail}`;

@@ -21,6 +21,8 @@ export interface GateOptions {
   readonly judge: StatementJudge;
   readonly approvals: ApprovalBroker;
   readonly recording: SessionRecording;
+  /** Text as the record and approvers see it (content masking applied). */
+  readonly forRecord: (text: string) => string;
   readonly toUpstream: FrameWriter;
   readonly toClient: FrameWriter;
   /** After the gate wrote outside the relay's own read loop (a held statement settled): flush both ways. */
@@ -197,14 +199,14 @@ export class StatementGate {
         resource: this.options.resource,
         protocol: 'postgres',
         requester: this.options.requester,
-        statement: judgement.text,
-        ...(values ? { params: recordedParams(values) } : {}),
+        statement: this.options.forRecord(judgement.text),
+        ...(values ? { params: recordedParams(values).map((param) => param && this.options.forRecord(param)) } : {}),
         statementHash: statementHash(judgement.text, values),
         fingerprint,
         rule: decision.rule,
         reasons: decision.trace.map((step) => `${step.rule}: ${step.why}`),
         ...(decision.sessionGrantMs ? { sessionGrantMs: decision.sessionGrantMs } : {}),
-        history: [...this.#history],
+        history: this.#history.map(this.options.forRecord),
       },
       this.options.recording,
     );
@@ -252,7 +254,7 @@ export class StatementGate {
       rule: decision.rule,
       reason: decision.reason,
       trace: decision.trace,
-      text: judgement.text,
+      text: this.options.forRecord(judgement.text),
       statements: statements.map((statement) => ({ kind: statement.kind, operations: statement.operations, reads: statement.reads, writes: statement.writes, flags: statement.flags })),
       ...extra,
     });

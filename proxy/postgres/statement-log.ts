@@ -1,6 +1,7 @@
 import type { ErrorFields } from './backend-writer.js';
 import type { BoundValue } from './frontend-decode.js';
 import { rowsOfTag } from './backend-decode.js';
+import type { ResultField } from './row-description.js';
 
 /** What policy said about a statement the log is told about. */
 export interface Verdict {
@@ -35,27 +36,77 @@ export type StatementRecord = {
   readonly error?: { readonly code: string; readonly message: string };
   /** The policy decision it ran (or was refused) under. */
   readonly decision?: { readonly effect: Verdict['effect']; readonly rule: string; readonly approval?: string };
+  /** Cells masked, per masking rule. */
+  readonly masked?: Readonly<Record<string, number>>;
+  /** The first rows of the result as the client received them (masked), within the configured caps. */
+  readonly sample?: ResultSample;
 };
+
+export type ResultSample = {
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly (string | null)[])[];
+  /** More rows or bytes came than the sample keeps. */
+  readonly truncated: boolean;
+};
+
+/** A prepared statement as the server holds it: its text and, once described, its result columns. */
+export interface PreparedStatement {
+  readonly text: string;
+  /** Its RowDescription (formats there are always text); null when it returns no rows (NoData). */
+  fields?: readonly ResultField[] | null;
+}
+
+/**
+ * The result columns DataRows arrive in: the fields of a RowDescription and, when that came from
+ * describing a statement, the formats Bind asked for.
+ */
+export interface ResultColumns {
+  readonly fields: readonly ResultField[];
+  /** Bind's result-format codes: none (all text), one (for all) or one per column. Absent: the fields' own formats. */
+  readonly formats?: readonly number[];
+}
+
+/** What the relay's result masker reads and fills for the statement whose rows are arriving. */
+export interface ResultTarget {
+  /** The columns its rows are in; undefined when the client never had them described. */
+  readonly columns: ResultColumns | undefined;
+  /** Cells masked so far, per rule. */
+  readonly hits: Map<string, number>;
+  /** Rows sampled for the record (masked), with the names of the columns they are in, and their size. */
+  sample: { readonly columns: readonly string[]; readonly rows: (string | null)[][] } | undefined;
+  sampleBytes: number;
+  sampleTruncated: boolean;
+}
 
 export interface BoundPortal {
   readonly text: string;
   /** The values as bound (not shortened): what an approval's hash covers. */
   readonly values: readonly BoundValue[];
+  /** The statement it was bound from (undefined when the server has no such statement). */
+  readonly prepared: PreparedStatement | undefined;
+  /** Bind's result-format codes. */
+  readonly formats: readonly number[];
+  /** Set when the portal itself was described (its RowDescription carries the real formats); null for NoData. */
+  fields?: readonly ResultField[] | null;
 }
 
-interface Execution {
+interface Execution extends ResultTarget {
   readonly protocol: 'simple' | 'extended';
   readonly text: string;
   readonly params?: readonly (string | null)[];
   readonly statement?: string;
   readonly started: number;
   readonly verdict?: Verdict;
+  /** Extended protocol: the portal it runs. */
+  readonly portal?: BoundPortal;
   /** When the server finished it (extended statements are reported later, at their Sync). */
   finished: number | undefined;
   rows: number;
   dataRows: number;
   tags: string[];
   error?: { code: string; message: string };
+  /** Simple protocol: the current result set's (a Query may hold several statements). */
+  columns: ResultColumns | undefined;
 }
 
 /**
@@ -66,7 +117,9 @@ type Pending =
   | { readonly kind: 'query' | 'execute'; readonly execution: Execution }
   | { readonly kind: 'parse'; readonly text: string }
   | { readonly kind: 'bind'; readonly text: string; readonly statement: string; readonly params: readonly (string | null)[] }
-  | { readonly kind: 'describe' | 'close' | 'sync' }
+  /** A Describe, and what it describes: the RowDescription or NoData answering it is kept there. */
+  | { readonly kind: 'describe'; readonly target: PreparedStatement | BoundPortal | undefined }
+  | { readonly kind: 'close' | 'sync' }
   /** A message the gateway added (to make the upstream raise a denial): its answer never reaches the client. */
   | { readonly kind: 'injected' };
 
@@ -83,7 +136,7 @@ const MAX_BINARY_PARAM_BYTES = 256;
  * as the same statement sent as a simple Query would be. It only observes; the relay forwards bytes.
  */
 export class StatementLog {
-  readonly #statements = new Map<string, string>();
+  readonly #statements = new Map<string, PreparedStatement>();
   readonly #portals = new Map<string, BoundPortal & { readonly statement: string; readonly params: readonly (string | null)[] }>();
   readonly #pending: Pending[] = [];
   /** Extended-protocol executions answered, reported when their Sync's ReadyForQuery arrives. */
@@ -111,14 +164,15 @@ export class StatementLog {
   }
 
   parse(statement: string, text: string): void {
-    this.#statements.set(statement, text);
+    this.#statements.set(statement, { text });
     this.#pending.push({ kind: 'parse', text });
   }
 
-  bind(portal: string, statement: string, values: readonly BoundValue[]): void {
-    const text = this.#statements.get(statement) ?? '';
+  bind(portal: string, statement: string, values: readonly BoundValue[], formats: readonly number[] = []): void {
+    const prepared = this.#statements.get(statement);
+    const text = prepared?.text ?? '';
     const params = recordedParams(values);
-    this.#portals.set(portal, { text, statement, params, values });
+    this.#portals.set(portal, { text, statement, params, values, prepared, formats });
     this.#pending.push({ kind: 'bind', text, statement, params });
   }
 
@@ -127,13 +181,13 @@ export class StatementLog {
     return this.#portals.get(name);
   }
 
-  describe(): void {
-    this.#pending.push({ kind: 'describe' });
+  describe(target: 'statement' | 'portal', name: string): void {
+    this.#pending.push({ kind: 'describe', target: target === 'statement' ? this.#statements.get(name) : this.#portals.get(name) });
   }
 
   execute(portal: string, verdict?: Verdict): void {
     const bound = this.#portals.get(portal);
-    this.#pending.push({ kind: 'execute', execution: this.#execution('extended', bound?.text ?? '', bound?.params, bound?.statement || undefined, verdict) });
+    this.#pending.push({ kind: 'execute', execution: this.#execution('extended', bound?.text ?? '', bound?.params, bound?.statement || undefined, verdict, bound) });
   }
 
   close(target: 'statement' | 'portal', name: string): void {
@@ -158,14 +212,27 @@ export class StatementLog {
     return false;
   }
 
-  /** RowDescription or NoData: the end of a Describe's answer (a Query's RowDescription is not). */
-  described(): void {
-    if (this.#pending[0]?.kind === 'describe') this.#pending.shift();
+  /**
+   * RowDescription (its fields) or NoData (null): the answer to a Describe, kept with the statement
+   * or portal described; or, within a simple Query, the columns of the rows that follow.
+   */
+  described(fields: readonly ResultField[] | null): void {
+    const head = this.#pending[0];
+    if (head?.kind === 'describe') {
+      if (head.target) head.target.fields = fields;
+      this.#pending.shift();
+    } else if (head?.kind === 'query' && fields) {
+      head.execution.columns = { fields };
+    }
   }
 
-  dataRow(): void {
+  /** A DataRow: counted, and returned with the columns it is in (undefined when it belongs to no statement). */
+  dataRow(): ResultTarget | undefined {
     const head = this.#pending[0];
-    if (head?.kind === 'query' || head?.kind === 'execute') head.execution.dataRows++;
+    if (head?.kind !== 'query' && head?.kind !== 'execute') return undefined;
+    const execution = head.execution;
+    if (execution.dataRows++ === 0 && head.kind === 'execute') execution.columns = portalColumns(execution.portal);
+    return execution;
   }
 
   commandComplete(tag: string): void {
@@ -259,8 +326,25 @@ export class StatementLog {
 
   // ---
 
-  #execution(protocol: 'simple' | 'extended', text: string, params?: readonly (string | null)[], statement?: string, verdict?: Verdict): Execution {
-    return { protocol, text, params, statement, verdict, started: this.now(), finished: undefined, rows: 0, dataRows: 0, tags: [] };
+  #execution(protocol: 'simple' | 'extended', text: string, params?: readonly (string | null)[], statement?: string, verdict?: Verdict, portal?: BoundPortal): Execution {
+    return {
+      protocol,
+      text,
+      params,
+      statement,
+      verdict,
+      portal,
+      started: this.now(),
+      finished: undefined,
+      rows: 0,
+      dataRows: 0,
+      tags: [],
+      columns: undefined,
+      hits: new Map(),
+      sample: undefined,
+      sampleBytes: 0,
+      sampleTruncated: false,
+    };
   }
 
   #shiftExecution(): Execution {
@@ -289,8 +373,18 @@ export class StatementLog {
     if (execution.error) record.error = execution.error;
     const verdict = execution.verdict;
     if (verdict) record.decision = verdict.approval ? { effect: verdict.effect, rule: verdict.rule, approval: verdict.approval } : { effect: verdict.effect, rule: verdict.rule };
+    if (execution.hits.size > 0) record.masked = Object.fromEntries(execution.hits);
+    if (execution.sample) record.sample = { columns: execution.sample.columns, rows: execution.sample.rows, truncated: execution.sampleTruncated };
     this.onStatement(record);
   }
+}
+
+/** The columns a portal's rows arrive in: its own description, or its statement's with Bind's formats. */
+function portalColumns(portal: BoundPortal | undefined): ResultColumns | undefined {
+  if (!portal) return undefined;
+  if (portal.fields) return { fields: portal.fields };
+  const fields = portal.prepared?.fields;
+  return fields ? { fields, formats: portal.formats } : undefined;
 }
 
 /** Bound values as the record shows them: at most 100, long text shortened, binary as hex. */

@@ -32,7 +32,7 @@ export const REALISTIC_POLICY = [
 ];
 
 /** Starts `sluice serve` (plaintext listener, batched recording) in front of `upstream`. */
-export async function startBenchGateway(upstream: PgbenchTarget, options: { name?: string; policy?: readonly string[] } = {}): Promise<BenchGateway> {
+export async function startBenchGateway(upstream: PgbenchTarget, options: { name?: string; policy?: readonly string[]; masking?: readonly string[] } = {}): Promise<BenchGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
   await chmod(dir, 0o700);
   const { token } = createStaticToken();
@@ -48,6 +48,7 @@ export async function startBenchGateway(upstream: PgbenchTarget, options: { name
       `  - { name: bench, type: postgres, upstream: "postgres://${upstream.user}@${upstream.host}:${upstream.port}/${upstream.database}", password: "\${file:pw}", sslmode: disable }`,
       'policy:',
       ...(options.policy ?? ALLOW_ALL).map((rule) => `  - ${rule}`),
+      ...(options.masking ? ['masking:', ...options.masking.map((rule) => `  - ${rule}`)] : []),
       '',
     ].join('\n'),
   );

@@ -2,6 +2,8 @@
 import { cpus } from 'node:os';
 import { auditBenchmarks } from './audit.bench.js';
 import { identityBenchmarks } from './identity.bench.js';
+import { maskingGatewayTarget } from './masking-gateway.bench.js';
+import { maskingBenchmarks } from './masking.bench.js';
 import { gatewayTarget, policyGatewayTarget } from './gateway.bench.js';
 import { formatResults } from './measure.js';
 import { pgbenchBenchmarks } from './pgbench.bench.js';
@@ -9,7 +11,7 @@ import { policyBenchmarks } from './policy.bench.js';
 import { sqlBenchmarks } from './sql.bench.js';
 
 process.stdout.write(`Sluice benchmarks — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})\n\n`);
-const results = [...(await identityBenchmarks()), ...(await auditBenchmarks()), ...(await sqlBenchmarks()), ...(await policyBenchmarks())];
+const results = [...(await identityBenchmarks()), ...(await auditBenchmarks()), ...(await sqlBenchmarks()), ...(await policyBenchmarks()), ...(await maskingBenchmarks())];
 process.stdout.write(`${formatResults(results)}\n`);
 
-process.stdout.write(`\n${await pgbenchBenchmarks(async (upstream) => [await gatewayTarget(upstream), await policyGatewayTarget(upstream)])}`);
+process.stdout.write(`\n${await pgbenchBenchmarks(async (upstream) => [await gatewayTarget(upstream), await policyGatewayTarget(upstream), await maskingGatewayTarget(upstream)])}`);

@@ -17,6 +17,8 @@ export interface TestGateway {
   readonly configFile: string;
   /** The caller token (group `ci`, subject `ci-job`). */
   readonly token: string;
+  /** A token of subject `dba-dave` in groups `dba` and `admins` (the engine API's admin methods). */
+  readonly dbaToken: string;
   /** Tokens of approvers alice and bob (group `approvers`) and auditor carol (group `auditors`). */
   readonly staff: GatewayStaff;
   /** A valid token whose groups open no resource. */
@@ -61,6 +63,10 @@ export interface TestGatewayOptions {
   readonly approvals?: string;
   /** Serve the engine API on a free loopback port (plain HTTP). */
   readonly api?: boolean;
+  /** Masking rules, one YAML flow mapping per entry. */
+  readonly masking?: readonly string[];
+  /** `audit.result_sample` as a YAML flow mapping (e.g. "{ rows: 2, bytes: 1KB }"). */
+  readonly resultSample?: string;
 }
 
 export interface GatewayStaff {
@@ -75,6 +81,7 @@ export interface GatewayConfigFile {
   readonly dir: string;
   readonly configFile: string;
   readonly token: string;
+  readonly dbaToken: string;
   readonly outsiderToken: string;
   readonly staff: GatewayStaff;
   readonly resource: string;
@@ -89,6 +96,7 @@ export async function writeGatewayConfig(db: TestDatabase, options: TestGatewayO
   await chmod(dir, 0o700);
   const { token } = createStaticToken();
   const outsiderToken = createStaticToken().token;
+  const dbaToken = createStaticToken().token;
   const staff: GatewayStaff = { alice: createStaticToken().token, bob: createStaticToken().token, carol: createStaticToken().token };
   const policy = options.policy ?? [`{ name: ci-all, match: { groups: [ci], resources: [testdb], flags: ${ALL_FLAGS} }, effect: allow }`];
   await writeFile(join(dir, 'upstream-password'), options.upstreamPassword ?? db.password, { mode: 0o600 });
@@ -107,6 +115,7 @@ export async function writeGatewayConfig(db: TestDatabase, options: TestGatewayO
       '  tokens:',
       `    - { name: ci-job, sha256: "${hashToken(token)}", groups: [ci] }`,
       `    - { name: outsider, sha256: "${hashToken(outsiderToken)}", groups: [nobody] }`,
+      `    - { name: dba-dave, sha256: "${hashToken(dbaToken)}", groups: [dba, admins] }`,
       `    - { name: alice, sha256: "${hashToken(staff.alice)}", groups: [approvers] }`,
       `    - { name: bob, sha256: "${hashToken(staff.bob)}", groups: [approvers] }`,
       `    - { name: carol, sha256: "${hashToken(staff.carol)}", groups: [auditors] }`,
@@ -124,16 +133,17 @@ export async function writeGatewayConfig(db: TestDatabase, options: TestGatewayO
       'policy:',
       ...policy.map((rule) => `  - ${rule}`),
       ...(options.approvals ? [`approvals: ${options.approvals}`] : []),
-      `audit: { durability: ${options.durability ?? 'batched'} }`,
+      ...(options.masking ? ['masking:', ...options.masking.map((rule) => `  - ${rule}`)] : []),
+      `audit: { durability: ${options.durability ?? 'batched'}${options.resultSample ? `, result_sample: ${options.resultSample}` : ''} }`,
       '',
     ].join('\n'),
   );
-  return { dir, configFile, token, outsiderToken, staff, resource };
+  return { dir, configFile, token, dbaToken, outsiderToken, staff, resource };
 }
 
 /** A real gateway (config file, engine, SQLite store) in front of a test database, in this process. */
 export async function startTestGateway(db: TestDatabase, options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const { dir, configFile, token, outsiderToken, staff, resource } = await writeGatewayConfig(db, options);
+  const { dir, configFile, token, dbaToken, outsiderToken, staff, resource } = await writeGatewayConfig(db, options);
   const logs: string[] = [];
   const { config } = await loadConfig(configFile, { env: {} });
   const engine = await startEngine(config, { log: createLogger((line) => logs.push(line)) });
@@ -154,6 +164,7 @@ export async function startTestGateway(db: TestDatabase, options: TestGatewayOpt
     dir,
     configFile,
     token,
+    dbaToken,
     outsiderToken,
     staff,
     resource,

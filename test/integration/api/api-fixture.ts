@@ -1,3 +1,4 @@
+import { previewMasking } from '../../../proxy/masking/masking-preview.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -69,7 +70,12 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
   const events = new EngineEvents();
   broker.on('requested', (approval) => events.emit('approval.requested', approval));
   broker.on('decided', (approval) => events.emit('approval.decided', approval));
-  const services: ApiServices = { approvals: broker, audit: store, explain: async (input) => ({ effect: 'deny', rule: 'default', input }) };
+  const services: ApiServices = {
+    approvals: broker,
+    audit: store,
+    explain: async (input) => ({ effect: 'deny', rule: 'default', input }),
+    previewMasking: async (input) => previewMasking({ rules: input.rules, groups: input.groups ?? [], columns: input.sample?.columns ?? [], rows: input.sample?.rows ?? [] }, Buffer.alloc(32, 1)),
+  };
   const tls = options.tls ? await loadOrCreateSelfSigned(config.data_dir) : undefined;
   const listener = await startApiListener({
     host: '127.0.0.1',

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { sampleCustomers } from '../../../scripts/demo-data.js';
 import { freePort } from '../../../tools/embedded-postgres.js';
 import { eventually } from '../../helpers/eventually.js';
 import { findProgram } from '../../helpers/external-program.js';
@@ -62,8 +63,11 @@ describe('npm run demo', () => {
       if (psql) {
         const line = /^ {2}(PGPASSWORD=.*psql .*)$/m.exec(demo.stdout)?.[1];
         const { stdout } = await promisify(execFile)('sh', ['-c', line!], { env: { ...process.env, PATH: `${join(psql, '..')}:${process.env.PATH}` } });
-        expect(stdout).toMatch(/full_name\s+\|\s+email/);
+        expect(stdout).toMatch(/full_name\s+\|\s+contact\s+\|\s+card_number\s+\|\s+ssn\s+\|\s+notes/);
         expect(stdout).toContain('(5 rows)');
+        // Masked: no email, card or SSN of those customers comes through as stored.
+        for (const customer of sampleCustomers(5)) for (const value of [customer.email, customer.card, customer.ssn]) expect(stdout).not.toContain(value);
+        expect(stdout).toMatch(/\*+@/);
 
         // The printed write waits for approval; the printed approver lines approve it.
         const configFile = join(dir, 'sluice.yaml');

@@ -1,3 +1,4 @@
+import { previewMasking } from '../../../proxy/masking/masking-preview.js';
 import { describe, expect, it } from 'vitest';
 import { API_EVENTS, API_METHODS, type ApiServices } from '../../../proxy/api/api-contract.js';
 import { approvalErrorCode, invokeApi, type ApiDispatchOptions } from '../../../proxy/api/api-dispatch.js';
@@ -52,6 +53,8 @@ function request(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
   };
 }
 
+const PREVIEW_KEY = Buffer.alloc(32, 7);
+
 function setup(overrides: { broker?: ApprovalBroker; explain?: ApiServices['explain'] } = {}) {
   const logs: string[] = [];
   const broker = overrides.broker ?? createApprovalBroker({ timeoutMs: 60_000, quorum: 1, selfApproval: false });
@@ -63,6 +66,7 @@ function setup(overrides: { broker?: ApprovalBroker; explain?: ApiServices['expl
       listEvents: async (id) => (id === SESSION.id ? [EVENT] : []),
     },
     explain: overrides.explain ?? (async (input) => ({ effect: 'allow', asked: input })),
+    previewMasking: async (input) => previewMasking({ rules: input.rules, groups: input.groups ?? [], columns: input.sample?.columns ?? [], rows: input.sample?.rows ?? [] }, PREVIEW_KEY),
   };
   const options: ApiDispatchOptions = { roles: ROLES, services, log: createLogger((line) => logs.push(line)) };
   return { broker, options, logs, call: (name: string, input: unknown, identity: Identity) => invokeApi(name, input, identity, options) };
@@ -202,5 +206,54 @@ describe('error mapping', () => {
     await call('approvals.list', {}, outsider);
     expect(logs[0]).toMatch(/INFO {2}api call method=approvals.list subject=alice outcome=ok\n$/);
     expect(logs[1]).toMatch(/INFO {2}api call method=approvals.list subject=ci-job outcome=forbidden\n$/);
+  });
+});
+
+describe('masking.preview', () => {
+  const admin = person('ada', ['admins']);
+  const sample = {
+    columns: [{ name: 'contact', sources: ['public.users.email'] }, { name: 'note' }, { name: 'id' }],
+    rows: [
+      ['ada@example.com', 'call bob@example.org or card 4111 1111 1111 1111', '1'],
+      [null, 'nothing here', '2'],
+    ],
+  };
+
+  it('masks sample rows with a draft rule set and says which rule fired per cell', async () => {
+    const { call } = setup();
+    const result = await call('masking.preview', { rules: [{ name: 'emails', columns: ['public.*.email'], strategy: 'partial' }, { name: 'pii', detect: ['email', 'card'], strategy: 'redact' }], sample }, admin);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const rows = (result.value as { rows: { value: string | null; rules: string[] }[][] }).rows;
+    expect(rows[0]![0]).toEqual({ value: expect.stringMatching(/^\*+@example\.com$/), rules: ['emails'] });
+    expect(rows[0]![1]).toEqual({ value: 'call [redacted:email] or card [redacted:card]', rules: ['pii'] });
+    expect(rows[0]![2]).toEqual({ value: '1', rules: [] });
+    expect(rows[1]![0]).toEqual({ value: null, rules: [] });
+    expect(rows[1]![1]).toEqual({ value: 'nothing here', rules: [] });
+  });
+
+  it('previews group scoping: rules for other groups do not fire', async () => {
+    const { call } = setup();
+    const result = await call('masking.preview', { rules: [{ name: 'dba-only', columns: ['public.users.email'], strategy: 'redact', groups: ['dba'] }], sample }, admin);
+    expect(result.ok && (result.value as { rows: { rules: string[] }[][] }).rows[0]![0]!.rules).toEqual([]);
+    const asDba = await call('masking.preview', { rules: [{ name: 'dba-only', columns: ['public.users.email'], strategy: 'redact', groups: ['dba'] }], groups: ['dba'], sample }, admin);
+    expect(asDba.ok && (asDba.value as { rows: { value: string }[][] }).rows[0]![0]!.value).toBe('[redacted]');
+  });
+
+  it('points at the rule and field of an invalid draft', async () => {
+    const { call } = setup();
+    const result = await call('masking.preview', { rules: [{ name: 'ok', detect: 'email', strategy: 'redact' }, { name: 'bad', pattern: '(unclosed', strategy: 'redact' }, { name: 'worse', detect: 'emails', strategy: 'scramble' }], sample }, admin);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.code).toBe('invalid_input');
+    expect(result.error.message).toContain('rules[1].pattern: invalid masking pattern "(unclosed": missing )');
+    expect(result.error.message).toContain('rules[2].detect');
+    expect(result.error.message).toContain('rules[2].strategy');
+  });
+
+  it('is for admins only', async () => {
+    const { call } = setup();
+    const result = await call('masking.preview', { rules: [], sample }, person('carol', ['auditors']));
+    expect(result.ok ? undefined : result.error.code).toBe('forbidden');
   });
 });

@@ -107,6 +107,17 @@ describe('FrameWriter coalescing', () => {
     expect(fake.written).toHaveLength(3);
   });
 
+  it('joins the gateway’s consecutive messages (masked rows) into one write', () => {
+    const fake = new FakeSocket();
+    const writer = writerOn(fake);
+    writer.write(rows[0]!);
+    writer.write(rows[1]!);
+    writer.write(rows[2]!);
+    writer.flush();
+    expect(fake.calls).toEqual(['write']);
+    expect(fake.written).toEqual([Buffer.concat(rows.slice(0, 3))]);
+  });
+
   it('starts afresh after a flush', () => {
     const chunk = Buffer.concat(rows);
     const frames = framesOf(chunk);
@@ -131,7 +142,7 @@ describe('FrameWriter flow control', () => {
       return ++calls !== 1;
     };
     writer.write(rows[0]!);
-    writer.write(rows[1]!);
+    writer.forward(framesOf(rows[1]!)[0]!);
     expect(writer.flush()).toBe(false);
     expect(fake.written).toEqual([rows[0], rows[1]]);
   });

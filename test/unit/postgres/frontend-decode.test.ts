@@ -145,10 +145,12 @@ describe('decodeParse', () => {
 describe('decodeBind', () => {
   it('reads text, binary and NULL parameters as pg-protocol wrote them', () => {
     const bind = decodeBind(frameOf(mixedBind));
-    expect(bind).toEqual({ portal: 'p1', statement: 's1', values: ['42', Buffer.from([0xde, 0xad, 0xbe, 0xef]), null] });
+    expect(bind).toMatchObject({ portal: 'p1', statement: 's1', values: ['42', Buffer.from([0xde, 0xad, 0xbe, 0xef]), null] });
     expect(decodeBind(embedded(mixedBind))).toEqual(bind);
-    expect(decodeBind(frameOf(serialize.bind({})))).toEqual({ portal: '', statement: '', values: [] });
-    expect(decodeBind(frameOf(serialize.bind({ values: ['', Buffer.alloc(0)] })))).toEqual({ portal: '', statement: '', values: ['', Buffer.alloc(0)] });
+    expect(decodeBind(frameOf(serialize.bind({})))).toEqual({ portal: '', statement: '', values: [], resultFormats: [0] });
+    expect(decodeBind(frameOf(serialize.bind({ values: ['', Buffer.alloc(0)] })))).toEqual({ portal: '', statement: '', values: ['', Buffer.alloc(0)], resultFormats: [0] });
+    // The result-format codes at the end: what the rows of the portal will travel in.
+    expect(decodeBind(frameOf(serialize.bind({ binary: true }))).resultFormats).toEqual([1]);
   });
 
   it('applies no format code as text for all, and a single format code to every parameter', () => {

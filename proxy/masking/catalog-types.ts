@@ -1,0 +1,41 @@
+import type { ValueShape } from './masking-types.js';
+
+// What result masking asks the upstream catalog: where a result column comes from (by the table
+// OID and attribute number RowDescription carries) and how a type holds text.
+
+/** A base-table column, as rules name it (`schema.table.column`). */
+export interface SourceColumn {
+  readonly schema: string;
+  readonly table: string;
+  readonly column: string;
+}
+
+export interface ColumnOrigin {
+  /**
+   * The base-table columns the value comes from: one for a table column; through views
+   * (recursively) the columns the view's expression reads; every column of the table for
+   * attribute number 0 (a whole-row reference). Empty for a view column computed from none.
+   */
+  readonly sources: readonly SourceColumn[];
+  /** True when the value is computed from its sources (a view column that is an expression), not one of them as stored. */
+  readonly derived: boolean;
+}
+
+/**
+ * The upstream catalog as result masking sees it: synchronous reads from a cache, and one
+ * asynchronous load for what the cache does not hold (or holds past its time to live).
+ */
+export interface CatalogCache {
+  /** The cached origin of (relation OID, attribute number); undefined when not cached or expired. */
+  origin(relationOid: number, attnum: number): ColumnOrigin | undefined;
+  /** The cached shape of a type; undefined when not cached. Built-in types are always known. */
+  shape(typeOid: number): ValueShape | undefined;
+  /**
+   * Loads the origins of every column of these relations and the shapes of these types.
+   * Rejects with an Error (a message safe to show a client, never holding credentials) when the
+   * catalog cannot be read or a relation does not exist: the caller fails closed.
+   */
+  load(relationOids: readonly number[], typeOids: readonly number[]): Promise<void>;
+  /** Closes the side connection. */
+  close(): Promise<void>;
+}
