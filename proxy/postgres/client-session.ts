@@ -162,7 +162,7 @@ function startRelay(args: {
         sessionId: recording.id,
         resource: resourceName,
         requester: { subject: identity.subject, issuer: identity.issuer, method: identity.method, groups: identity.groups, claims: identity.claims },
-        judge: new StatementJudge(ctx.gatekeeping, identity, resourceName, target.user, parameters),
+        judge: new StatementJudge(ctx.gatekeeping, identity, resourceName, target.user, parameters, !masking.empty),
         approvals: ctx.approvals,
         recording,
         forRecord,

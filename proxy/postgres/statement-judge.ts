@@ -1,6 +1,6 @@
 import type { Identity } from '../identity/identity.js';
 import type { Decision } from '../policy/decision.js';
-import { emptyMessageDecision, unknownPreparedDecision, unparsableDecision } from '../policy/gateway-decisions.js';
+import { emptyMessageDecision, unknownPreparedDecision, unmaskedCopyDecision, unparsableDecision } from '../policy/gateway-decisions.js';
 import type { Classification, ClassifyContext, StatementClass } from '../sql/statement-class.js';
 
 /** The engine-wide services a session's statements are judged with. */
@@ -43,6 +43,8 @@ export class StatementJudge {
     private readonly user: string,
     /** The session's server parameters, kept current by the relay (search_path on PostgreSQL 18+). */
     private readonly parameters: ReadonlyMap<string, string>,
+    /** Masking rules apply to this caller: what would bypass result masking is refused. */
+    private readonly masked = false,
   ) {}
 
   judge(text: string): Judgement {
@@ -54,6 +56,7 @@ export class StatementJudge {
     if (statements.length === 0) return { text, decision: EMPTY, statements };
     const unknown = statements.find((statement) => statement.executes !== undefined);
     if (unknown) return { text, decision: unknownPreparedDecision(unknown.executes!), statements };
+    if (this.masked && statements.some((statement) => statement.kind === 'copy_out')) return { text, decision: unmaskedCopyDecision(), statements };
     const key = classification.shape ?? classification;
     let decision = this.#decisions.get(key);
     if (!decision) {

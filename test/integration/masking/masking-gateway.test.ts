@@ -239,6 +239,14 @@ describe.skipIf(!psql)('psql', () => {
   });
 });
 
+describe('COPY', () => {
+  it('refuses COPY ... TO for a masked caller, leaving the session usable', async () => {
+    await expect(client.query('COPY users TO STDOUT')).rejects.toThrow(/denied: COPY \.\.\. TO is refused while masking rules apply to you/);
+    await expect(client.query('COPY (SELECT email FROM users) TO STDOUT')).rejects.toThrow(/Sluice does not mask COPY data/);
+    expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+});
+
 describe('what stays exact', () => {
   it('unmasked columns, counts, sums and joins equal PostgreSQL answered directly', async () => {
     const queries = [

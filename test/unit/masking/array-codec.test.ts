@@ -1,4 +1,3 @@
-import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   mapBinaryArray,
@@ -11,12 +10,14 @@ import {
   type TextArrayItem,
 } from '../../../proxy/masking/array-codec.js';
 import { ProtocolError } from '../../../proxy/postgres/protocol-error.js';
+import { oneCell } from './masking-fixtures.js';
 import { rawPostgres, type RawPostgres } from '../postgres/raw-postgres.js';
 
 // The array codec against what the suite's PostgreSQL really writes (array_out, array_send) and
 // reads back (array_in, array_recv): the formats are the question, so the server answers it.
 
 let postgres: RawPostgres;
+const cell = (text: string, values: (string | Buffer | null)[] = [], binary = false) => oneCell(postgres, text, values, binary);
 beforeAll(async () => {
   postgres = await rawPostgres();
 });
@@ -24,17 +25,6 @@ afterAll(() => {
   postgres?.close();
 });
 
-/** Runs a one-column, one-row statement; the cell as sent, or the server's error message. */
-async function cell(text: string, values: (string | Buffer | null)[] = [], binary = false): Promise<Buffer | null> {
-  const messages = await postgres.exchange(
-    Buffer.concat([serialize.parse({ text }), serialize.bind({ values, binary }), serialize.execute({}), serialize.sync()]),
-  );
-  const error = messages.find((message) => message[0] === 0x45);
-  if (error) throw new Error(error.subarray(5).toString('utf8').split('\0').find((field) => field.startsWith('M'))!.slice(1));
-  const row = messages.find((message) => message[0] === 0x44)!;
-  const length = row.readInt32BE(7);
-  return length < 0 ? null : row.subarray(11, 11 + length);
-}
 
 async function textCell(sql: string, values: (string | Buffer | null)[] = []): Promise<string> {
   return (await cell(sql, values))!.toString('utf8');

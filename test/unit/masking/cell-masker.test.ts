@@ -5,11 +5,13 @@ import { maskCell } from '../../../proxy/masking/cell-masker.js';
 import type { CellAction, ColumnAction, ContentMasker, MaskingHits, ValueShape } from '../../../proxy/masking/masking-types.js';
 import { ProtocolError } from '../../../proxy/postgres/protocol-error.js';
 import { rawPostgres, type RawPostgres } from '../postgres/raw-postgres.js';
+import { atWords, oneCell } from './masking-fixtures.js';
 
 // maskCell over cells the suite's PostgreSQL really sends, in both formats, with the masked
 // bytes sent back to it: a value PostgreSQL cannot read back is one a driver could not either.
 
 let postgres: RawPostgres;
+const cell = (text: string, values: (string | Buffer | null)[] = [], binary = false) => oneCell(postgres, text, values, binary);
 beforeAll(async () => {
   postgres = await rawPostgres();
 });
@@ -17,19 +19,7 @@ afterAll(() => {
   postgres?.close();
 });
 
-type Value = string | Buffer | null;
 
-/** Runs a one-column, one-row statement; the cell as sent (binary when asked), or the server's error. */
-async function cell(text: string, values: Value[] = [], binary = false): Promise<Buffer | null> {
-  const messages = await postgres.exchange(
-    Buffer.concat([serialize.parse({ text }), serialize.bind({ values, binary }), serialize.execute({}), serialize.sync()]),
-  );
-  const error = messages.find((message) => message[0] === 0x45);
-  if (error) throw new Error(error.subarray(5).toString('utf8').split('\0').find((field) => field.startsWith('M'))!.slice(1));
-  const row = messages.find((message) => message[0] === 0x44)!;
-  const length = row.readInt32BE(7);
-  return length < 0 ? null : Buffer.from(row.subarray(11, 11 + length));
-}
 
 /** What PostgreSQL makes of `value` (text, or binary bytes) as `type`, in text format. */
 async function readBack(value: Buffer | null, type: string, format: 0 | 1): Promise<string | null> {
@@ -37,20 +27,6 @@ async function readBack(value: Buffer | null, type: string, format: 0 | 1): Prom
   return (await cell(`SELECT $1::${type}`, [sent]))?.toString('utf8') ?? null;
 }
 
-/** Replaces each word holding `@` with `[email]`: one hit per word under `emails`. */
-const atWords: ContentMasker = {
-  empty: false,
-  mask(text, hits) {
-    if (!text.includes('@')) return undefined;
-    let count = 0;
-    const masked = text.replace(/[^\s"\\,{}]*@[^\s"\\,{}]*/g, () => {
-      count++;
-      return '[email]';
-    });
-    hits.set('emails', (hits.get('emails') ?? 0) + count);
-    return masked;
-  },
-};
 
 /** A null-strategy rule: any `@` makes the cell NULL. */
 const dropAt: ContentMasker = {

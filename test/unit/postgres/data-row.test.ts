@@ -8,6 +8,7 @@ import { dataRowCells, maskDataRow } from '../../../proxy/postgres/data-row.js';
 import type { Frame } from '../../../proxy/postgres/message-reader.js';
 import { ProtocolError } from '../../../proxy/postgres/protocol-error.js';
 import { decodeRowDescription } from '../../../proxy/postgres/row-description.js';
+import { atWords } from '../masking/masking-fixtures.js';
 import { rawPostgres, type RawPostgres } from './raw-postgres.js';
 
 // DataRow masking over rows the suite's PostgreSQL really sends, in both formats.
@@ -27,20 +28,6 @@ afterAll(() => {
   postgres?.close();
 });
 
-/** Replaces each word holding `@` with `[email]`: one hit per word under `emails`. */
-const atWords: ContentMasker = {
-  empty: false,
-  mask(text, hits) {
-    if (text.indexOf('@') < 0) return undefined;
-    let count = 0;
-    const masked = text.replace(/[^\s"\\,{}]*@[^\s"\\,{}]*/g, () => {
-      count++;
-      return '[email]';
-    });
-    hits.set('emails', (hits.get('emails') ?? 0) + count);
-    return masked;
-  },
-};
 
 /** A frame for `message` placed inside a larger buffer, as the message reader hands them out. */
 function frameOf(message: Buffer): Frame {
