@@ -1,11 +1,14 @@
 // Masking's leg of `npm run bench`: a 2M-row, 5-column result read straight from PostgreSQL and
 // through `sluice serve` with column rules and content detectors on, at the speed a client reads.
+import { execFile } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { promisify } from 'node:util';
 import { serialize } from 'pg-protocol';
 import pg from 'pg';
 import { Secret } from '../../proxy/config/secret.js';
 import { UPSTREAM_LIMITS } from '../../proxy/postgres/message-reader.js';
 import { connectUpstream } from '../../proxy/postgres/upstream-connect.js';
+import { findProgram } from '../helpers/external-program.js';
 import { rawLogin, untilReadyForQuery } from '../helpers/raw-client.js';
 import { startBenchGateway, type BenchGateway } from './gateway.bench.js';
 import type { ExtraTarget, PgbenchTarget } from './pgbench.bench.js';
@@ -44,12 +47,19 @@ export async function maskingGatewayTarget(upstream: PgbenchTarget): Promise<Ext
       const line = (name: string, run: { seconds: number; bytes: number }) =>
         `  ${name.padEnd(24)} ${Math.round(ROWS / run.seconds).toLocaleString('en-US').padStart(10)} rows/s (${(run.bytes / 1024 / 1024).toFixed(0)} MB in ${run.seconds.toFixed(1)} s), ${(direct.seconds / run.seconds).toFixed(2)}x direct`;
       const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+      // What a user's client sees: psql reading the whole result (it parses and formats every row).
+      const sql = 'SELECT id, name, email, card, note FROM bench_people';
+      const psqlDirect = await psqlSeconds({ ...upstream }, sql);
+      const psqlMasked = await psqlSeconds(gateway.target, sql);
       return [
         `${ROWS.toLocaleString('en-US')} rows x 5 columns (2 column rules, 4 detectors on every text cell), read as fast as a client can:`,
         line('direct', direct),
         line('through Sluice, masking', through),
         line('through Sluice, no rules', unmasked),
         `  masking gateway RSS: ${mb(idleRss)} before the stream, peak ${mb(gateway.serve.peakRss())}`,
+        psqlDirect === undefined || psqlMasked === undefined
+          ? '  psql leg skipped: psql not found'
+          : `  psql -At to /dev/null: direct ${psqlDirect.toFixed(1)} s, through Sluice with masking ${psqlMasked.toFixed(1)} s (${(psqlDirect / psqlMasked).toFixed(2)}x)`,
       ].join('\n');
     },
   };
@@ -71,6 +81,18 @@ async function createPeople(upstream: PgbenchTarget): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** Seconds psql takes to fetch and print `sql` from `target` into /dev/null; undefined without psql. */
+async function psqlSeconds(target: PgbenchTarget, sql: string): Promise<number | undefined> {
+  const psql = findProgram('psql');
+  if (!psql) return undefined;
+  const started = performance.now();
+  await promisify(execFile)(psql, ['-X', '-At', '-o', '/dev/null', '-h', target.host, '-p', String(target.port), '-U', target.user, '-d', target.database, '-c', sql], {
+    env: { ...process.env, PGPASSWORD: target.password, PGSSLMODE: 'disable' },
+    maxBuffer: 1024 * 1024,
+  });
+  return (performance.now() - started) / 1000;
 }
 
 async function readThrough(gateway: BenchGateway, query: Buffer): Promise<number> {
