@@ -1,7 +1,9 @@
-import type { AuditReader, AuditStore, AuditStoreOptions, AuditStoreStats, EventRecord, SessionQuery, SessionRecord, SessionRecording, SessionStart } from './audit-types.js';
+import type { AuditReader, AuditStore, ChainRecords, CheckpointSigner, AuditStoreOptions, AuditStoreStats, EventRecord, SessionQuery, SessionRecord, SessionRecording, SessionStart } from './audit-types.js';
 import { BatchWriter } from './sqlite/batch-writer.js';
 import { listEvents } from './sqlite/event-queries.js';
-import { abortOrphanedSessions, getSession, listSessions } from './sqlite/session-queries.js';
+import { Ledger } from './event-chain.js';
+import { ledgerHead, readChain } from './sqlite/ledger-queries.js';
+import { getSession, listSessions, sealOrphanedSessions } from './sqlite/session-queries.js';
 import type { SqliteConnection } from './sqlite/sqlite-connection.js';
 import { SqliteSessionRecording } from './sqlite/sqlite-recording.js';
 import { auditFile, openReaderConnection, openWriterConnection } from './sqlite/store-file.js';
@@ -22,10 +24,14 @@ export const BATCH_MAX_DELAY_MS = 20;
 export async function openAuditStore(options: AuditStoreOptions): Promise<AuditStore> {
   const writer = await openWriterConnection(options.dataDir, options.durability);
   let reader: SqliteConnection | undefined;
+  let ledger: Ledger;
   try {
     // Sessions still 'open' now were left so by a run that crashed or was killed: no process
-    // records them any more, so they are marked 'aborted' (before this run begins its own).
-    await abortOrphanedSessions(writer);
+    // records them any more, so they are marked 'aborted' and sealed at their last recorded
+    // event (before this run begins its own).
+    const head = await ledgerHead(writer);
+    ledger = new Ledger(head.n, head.head);
+    await sealOrphanedSessions(writer, ledger);
     // Queries use their own read-only connection: they see committed batches only and never
     // wait behind the writer's queue.
     reader = await openReaderConnection(writer.file);
@@ -33,7 +39,7 @@ export async function openAuditStore(options: AuditStoreOptions): Promise<AuditS
     await writer.close().catch(() => undefined);
     throw error;
   }
-  return new SqliteAuditStore(writer, reader, options);
+  return new SqliteAuditStore(writer, reader, options, ledger);
 }
 
 /** Opens an existing store read-only, e.g. from `sluice sessions` while `sluice serve` writes it. */
@@ -63,6 +69,10 @@ class SqliteAuditReader implements AuditReader {
     return listEvents(this.reader, sessionId);
   }
 
+  readChain(): Promise<ChainRecords> {
+    return readChain(this.reader);
+  }
+
   close(): Promise<void> {
     this.closing ??= this.closeConnections();
     return this.closing;
@@ -76,11 +86,14 @@ class SqliteAuditReader implements AuditReader {
 class SqliteAuditStore extends SqliteAuditReader implements AuditStore {
   private readonly writer: BatchWriter;
   private firstFailure: Error | undefined;
+  /** The ledger entry the last checkpoint of this run covered. */
+  private checkpointed = -1;
 
   constructor(
     private readonly db: SqliteConnection,
     reader: SqliteConnection,
     private readonly options: AuditStoreOptions,
+    private readonly ledger: Ledger,
   ) {
     super(reader);
     const strict = options.durability === 'strict';
@@ -97,13 +110,22 @@ class SqliteAuditStore extends SqliteAuditReader implements AuditStore {
   }
 
   beginSession(start: SessionStart): SessionRecording {
-    const recording = new SqliteSessionRecording(ulid(), this.writer);
+    const recording = new SqliteSessionRecording(ulid(), this.writer, (kind, sessionId, hash, time) => this.ledger.append(kind, sessionId, hash, time));
     recording.start(start);
     return recording;
   }
 
   flush(): Promise<void> {
     return this.writer.flush();
+  }
+
+  async checkpoint(signer: CheckpointSigner): Promise<void> {
+    const { n, head } = this.ledger.last;
+    if (n === this.checkpointed) return;
+    this.checkpointed = n;
+    const claims = { kid: signer.kid, time: Date.now(), ledger_n: n, ledger_head: head };
+    void this.writer.insertCheckpoint([claims.time, n, head, signer.kid, await signer.sign(claims)]);
+    await this.writer.flush();
   }
 
   stats(): AuditStoreStats {

@@ -1,3 +1,5 @@
+import type { CheckpointClaims, LedgerEntry } from '../common/audit-chain-types.js';
+
 // The audit store's contract: what gateways write through (SessionRecording) and what readers
 // (the CLI, later the engine API) query. Stores (SQLite today, PostgreSQL later) implement it.
 
@@ -57,11 +59,17 @@ export interface EventRecord {
   readonly time: number;
   readonly kind: EventKind;
   readonly payload: unknown;
+  /** The previous event's hash (all zeros for seq 1): see proxy/common/audit-chain-types.ts. */
+  readonly prevHash: string;
+  /** sha256 of prevHash and this event's canonical JSON. */
+  readonly hash: string;
 }
 
 /** What one live session writes through. Calls never throw and never block the caller. */
 export interface SessionRecording {
   readonly id: string;
+  /** The last event queued, as recorded (seq, time and hashes): what live views are told. */
+  readonly lastEvent?: EventRecord;
   /** Queues an event; the promise resolves once it is committed (batched callers ignore it), and never rejects: failures go to the store's onError and `failure`. */
   event(kind: EventKind, payload: Readonly<Record<string, unknown>>): Promise<void>;
   end(status: 'closed' | 'aborted', counters: SessionCounters): Promise<void>;
@@ -91,7 +99,22 @@ export interface AuditReader {
   getSession(id: string): Promise<SessionRecord | undefined>;
   /** In seq order. */
   listEvents(sessionId: string): Promise<EventRecord[]>;
+  /** Everything `sluice verify` checks besides the events: every session's seal, the ledger and the checkpoints. */
+  readChain(): Promise<ChainRecords>;
   close(): Promise<void>;
+}
+
+/** What signs checkpoints: the gateway's key (proxy/audit/signing-key.ts). */
+export interface CheckpointSigner {
+  readonly kid: string;
+  sign(claims: CheckpointClaims): Promise<string>;
+}
+
+/** The store's chain records, in order. */
+export interface ChainRecords {
+  readonly sessions: readonly { readonly id: string; readonly status: SessionStatus; readonly finalHash: string | null }[];
+  readonly ledger: readonly LedgerEntry[];
+  readonly checkpoints: readonly { readonly n: number; readonly time: number; readonly ledgerN: number; readonly ledgerHead: string; readonly kid: string; readonly jws: string }[];
 }
 
 export interface AuditStoreStats {
@@ -110,6 +133,11 @@ export interface AuditStore extends AuditReader {
   readonly failure: Error | undefined;
   /** Resolves when everything queued so far is committed (or has failed). */
   flush(): Promise<void>;
+  /**
+   * Signs the ledger's head as it stands and stores the checkpoint, then flushes; does nothing
+   * when no session started or ended since the last one.
+   */
+  checkpoint(signer: CheckpointSigner): Promise<void>;
   stats(): AuditStoreStats;
   /** Flushes, then closes; idempotent. */
   close(): Promise<void>;

@@ -6,6 +6,8 @@ import { approvalsCommand } from './commands/approvals.js';
 import { approveCommand } from './commands/approve.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { denyCommand } from './commands/deny.js';
+import { keyShowCommand } from './commands/key-show.js';
+import { verifyCommand } from './commands/verify.js';
 import { policyExplainCommand } from './commands/policy-explain.js';
 import { serveCommand } from './commands/serve.js';
 import { sessionsCommand, sessionsShowCommand } from './commands/sessions.js';
@@ -15,14 +17,12 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, processIo, UsageError, type CliIo } f
 import { packageVersion } from './version.js';
 
 /** The verbs that exist today; `--help` lists exactly these. A sub-verb comes before its parent: the first match runs. */
-export const COMMANDS: readonly Command[] = [approvalsCommand, approveCommand, checkConfigCommand, denyCommand, policyExplainCommand, serveCommand, sessionsShowCommand, sessionsCommand, tokenCreateCommand, whoamiCommand];
+export const COMMANDS: readonly Command[] = [approvalsCommand, approveCommand, checkConfigCommand, denyCommand, keyShowCommand, policyExplainCommand, serveCommand, sessionsShowCommand, sessionsCommand, tokenCreateCommand, verifyCommand, whoamiCommand];
 
 /** Verbs the design promises but that have not landed: say so instead of "unknown command". */
 const PLANNED: Readonly<Record<string, string>> = {
   replay: 'the tamper-evident audit',
   export: 'the tamper-evident audit',
-  verify: 'the tamper-evident audit',
-  key: 'the tamper-evident audit',
   run: 'CI without secrets (sluice run)',
   exec: 'CI without secrets (command sessions)',
   mcp: 'the MCP gateway',

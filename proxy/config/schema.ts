@@ -304,6 +304,10 @@ const audit = z.strictObject({
   retention: duration('a duration').default(90 * 86_400_000),
   /** The first rows of each result, masked, kept with the statement's record. */
   result_sample: resultSample.default({ rows: 3, bytes: 2_048 }),
+  /** How often the ledger's head is signed (and always at shutdown). */
+  checkpoint_interval: duration('a duration')
+    .refine((ms) => ms >= 1_000 && ms <= 86_400_000, 'must be between 1s and 24h')
+    .default(300_000),
 });
 
 export const configSchema = z
@@ -325,7 +329,7 @@ export const configSchema = z
     limits: limits.default({ on_exceed: 'deny' }),
     masking: maskingRulesSchema.default([]),
     approvals: approvals.default({ timeout: 600_000, quorum: 1, self_approval: false }),
-    audit: audit.default({ store: 'sqlite', durability: 'batched', retention: 90 * 86_400_000, result_sample: { rows: 3, bytes: 2_048 } }),
+    audit: audit.default({ store: 'sqlite', durability: 'batched', retention: 90 * 86_400_000, result_sample: { rows: 3, bytes: 2_048 }, checkpoint_interval: 300_000 }),
   });
 
 /**

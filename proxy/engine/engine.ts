@@ -4,6 +4,7 @@ import { startApiListener, type ApiListener } from '../api/api-server.js';
 import { createApprovalBroker } from '../approvals/approval-broker.js';
 import type { ApprovalBroker } from '../approvals/approval-types.js';
 import { openAuditStore } from '../audit/audit-store.js';
+import { loadOrCreateSigningKey } from '../audit/signing-key.js';
 import type { AuditStore } from '../audit/audit-types.js';
 import type { Config } from '../config/schema.js';
 import { Authenticator, type AuthenticatorOptions } from '../identity/authenticator.js';
@@ -85,6 +86,16 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
     throw error;
   });
   const store = observedStore(rawStore, events);
+  // Checkpoints sign the ledger's head: periodically, and once more at shutdown.
+  const signer = await loadOrCreateSigningKey(config.data_dir).catch(async (error: unknown) => {
+    await store.close();
+    await lock.release();
+    throw error;
+  });
+  const checkpoint = () =>
+    store.checkpoint(signer).catch((error: unknown) => log.error('audit checkpoint failed', { reason: (error as Error).message }));
+  const checkpoints = setInterval(() => void checkpoint(), config.audit.checkpoint_interval);
+  checkpoints.unref();
   const approvals = createApprovalBroker({ timeoutMs: config.approvals.timeout, quorum: config.approvals.quorum, selfApproval: config.approvals.self_approval });
   approvals.on('requested', (approval) => events.emit('approval.requested', approval));
   approvals.on('decided', (approval) => events.emit('approval.decided', approval));
@@ -148,6 +159,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
     await postgres?.close();
     approvals.close();
     await closeCatalogs(masking.catalogs);
+    clearInterval(checkpoints);
     await store.close();
     await lock.release();
     throw error;
@@ -171,6 +183,8 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         approvals.close();
         await postgres?.close();
         await closeCatalogs(masking.catalogs);
+        clearInterval(checkpoints);
+        await checkpoint();
         await store.close();
         await lock.release();
       })();

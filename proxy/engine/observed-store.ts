@@ -1,5 +1,4 @@
 import type { AuditStore, EventKind, SessionCounters, SessionRecord, SessionRecording, SessionStart } from '../audit/audit-types.js';
-import { nowMicros } from '../audit/clock.js';
 import type { EngineEvents } from './engine-events.js';
 
 /**
@@ -11,7 +10,6 @@ export function observedStore(store: AuditStore, events: EngineEvents): AuditSto
   const beginSession = (start: SessionStart): SessionRecording => {
     const recording = store.beginSession(start);
     const startedAt = Date.now();
-    let seq = 1;
     const record = (status: SessionRecord['status'], counters: SessionCounters, endedAt: number | null): SessionRecord => ({
       ...start,
       id: recording.id,
@@ -23,10 +21,13 @@ export function observedStore(store: AuditStore, events: EngineEvents): AuditSto
     if (events.has('session.started')) events.emit('session.started', record('open', { statements: 0, errors: 0, rows: 0 }, null));
     return {
       id: recording.id,
+      get lastEvent() {
+        return recording.lastEvent;
+      },
       event(kind: EventKind, payload: Readonly<Record<string, unknown>>) {
         const done = recording.event(kind, payload);
-        seq++;
-        if (events.has('event.appended')) events.emit('event.appended', { sessionId: recording.id, seq, time: nowMicros(), kind, payload });
+        const recorded = recording.lastEvent;
+        if (recorded && events.has('event.appended')) events.emit('event.appended', recorded);
         return done;
       },
       end(status, counters) {
@@ -46,7 +47,9 @@ export function observedStore(store: AuditStore, events: EngineEvents): AuditSto
     listSessions: (query) => store.listSessions(query),
     getSession: (id) => store.getSession(id),
     listEvents: (sessionId) => store.listEvents(sessionId),
+    readChain: () => store.readChain(),
     flush: () => store.flush(),
+    checkpoint: (signer) => store.checkpoint(signer),
     stats: () => store.stats(),
     close: () => store.close(),
   };

@@ -1,3 +1,5 @@
+import type { LedgerEntry } from '../../common/audit-chain-types.js';
+import { INSERT_CHECKPOINT_SQL, INSERT_LEDGER_SQL } from './ledger-queries.js';
 import { END_SESSION_SQL, INSERT_SESSION_SQL } from './session-queries.js';
 import { eventBatchParams, insertEventBatchesSql, type EventRow } from './event-queries.js';
 import type { PreparedStatement, SqliteConnection, SqlParams } from './sqlite-connection.js';
@@ -18,6 +20,8 @@ export interface BatchWriterOptions {
 interface Batch {
   readonly sessions: SqlParams[];
   readonly events: EventRow[];
+  readonly ledger: LedgerEntry[];
+  readonly checkpoints: SqlParams[];
   readonly ends: SqlParams[];
   size: number;
   readonly done: Promise<void>;
@@ -52,6 +56,14 @@ export class BatchWriter {
       batch.events.push(row);
       this.counts.queued++;
     });
+  }
+
+  insertLedger(entry: LedgerEntry): Promise<void> {
+    return this.add(() => `ledger entry ${entry.n} (${entry.kind} of session ${entry.session_id})`, (batch) => batch.ledger.push(entry));
+  }
+
+  insertCheckpoint(params: SqlParams): Promise<void> {
+    return this.add(() => 'a signed checkpoint', (batch) => batch.checkpoints.push(params));
   }
 
   endSession(params: SqlParams, what: () => string): Promise<void> {
@@ -155,7 +167,11 @@ export class BatchWriter {
       await (await this.statement(insertEventBatchesSql(count))).run(rows.slice(at, at + count).flat());
       at += count;
     }
+    for (const entry of batch.ledger) {
+      await (await this.statement(INSERT_LEDGER_SQL)).run([entry.n, entry.kind, entry.session_id, entry.hash, entry.time, entry.prev, entry.entry_hash]);
+    }
     for (const params of batch.ends) await (await this.statement(END_SESSION_SQL)).run(params);
+    for (const params of batch.checkpoints) await (await this.statement(INSERT_CHECKPOINT_SQL)).run(params);
     await this.db.run('COMMIT');
   }
 
@@ -181,5 +197,5 @@ function chunkSize(remaining: number): number {
 function newBatch(): Batch {
   let settle!: () => void;
   const done = new Promise<void>((resolve) => (settle = resolve));
-  return { sessions: [], events: [], ends: [], size: 0, done, settle };
+  return { sessions: [], events: [], ledger: [], checkpoints: [], ends: [], size: 0, done, settle };
 }

@@ -4,13 +4,15 @@ import type { SqliteConnection, SqlValue } from './sqlite-connection.js';
 // Events are written in batches: one event_batches row per session per commit (see migration
 // 001), and read back one event at a time.
 
-/** An event ready for the table: its payload is already JSON text. */
+/** An event ready for the table: its payload is already canonical JSON text, its hashes computed. */
 export interface EventRow {
   readonly session_id: string;
   readonly seq: number;
   readonly time: number;
   readonly kind: string;
   readonly payload: string;
+  readonly prev_hash: string;
+  readonly hash: string;
 }
 
 /** One session's events of one commit, as an event_batches row. */
@@ -32,7 +34,7 @@ export function eventBatchParams(events: readonly EventRow[]): SqlValue[][] {
     let batch = bySession.get(event.session_id);
     if (!batch) bySession.set(event.session_id, (batch = new SessionBatch(event.session_id, event.seq)));
     // kind is one of EventKind (plain identifiers), payload is JSON already: no re-encoding.
-    batch.parts.push(`[${event.seq},${event.time},"${event.kind}",${event.payload}]`);
+    batch.parts.push(`[${event.seq},${event.time},"${event.kind}",${event.payload},"${event.prev_hash}","${event.hash}"]`);
     batch.lastSeq = event.seq;
     batch.lastTime = event.time;
   }
@@ -48,8 +50,8 @@ export async function listEvents(db: SqliteConnection, sessionId: string): Promi
   const rows = await db.all<{ events: string }>('SELECT events FROM event_batches WHERE session_id = ? ORDER BY first_seq', [sessionId]);
   const events: EventRecord[] = [];
   for (const row of rows) {
-    for (const [seq, time, kind, payload] of JSON.parse(row.events) as [number, number, EventKind, unknown][]) {
-      events.push({ sessionId, seq, time, kind, payload });
+    for (const [seq, time, kind, payload, prevHash, hash] of JSON.parse(row.events) as [number, number, EventKind, unknown, string, string][]) {
+      events.push({ sessionId, seq, time, kind, payload, prevHash, hash });
     }
   }
   return events;

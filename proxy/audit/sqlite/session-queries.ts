@@ -1,4 +1,6 @@
 import type { SessionCounters, SessionQuery, SessionRecord, SessionStart, SessionStatus } from '../audit-types.js';
+import type { Ledger } from '../event-chain.js';
+import { INSERT_LEDGER_SQL } from './ledger-queries.js';
 import type { SqliteConnection, SqlParams } from './sqlite-connection.js';
 
 // The sessions table: one row per session, written at its start and updated at its end.
@@ -9,7 +11,7 @@ export const INSERT_SESSION_SQL =
   'INSERT INTO sessions (id, resource, protocol, identity, client_address, application, started_at, ended_at, status, counters) ' +
   "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'open', ?)";
 
-export const END_SESSION_SQL = 'UPDATE sessions SET status = ?, ended_at = ?, counters = ? WHERE id = ?';
+export const END_SESSION_SQL = 'UPDATE sessions SET status = ?, ended_at = ?, counters = ?, final_hash = ? WHERE id = ?';
 
 export interface SessionRow {
   readonly id: string;
@@ -39,9 +41,9 @@ export function insertSessionParams(id: string, start: SessionStart, startedAt: 
   ];
 }
 
-export function endSessionParams(id: string, status: 'closed' | 'aborted', endedAt: number, counters: SessionCounters): SqlParams {
+export function endSessionParams(id: string, status: 'closed' | 'aborted', endedAt: number, counters: SessionCounters, finalHash: string): SqlParams {
   const { statements, errors, rows } = counters;
-  return [status, endedAt, JSON.stringify({ statements, errors, rows }), id];
+  return [status, endedAt, JSON.stringify({ statements, errors, rows }), finalHash, id];
 }
 
 export function emptyCounters(): SessionCounters {
@@ -50,17 +52,34 @@ export function emptyCounters(): SessionCounters {
 
 /**
  * Sessions left 'open' by a previous run that stopped without ending them (a crash, a kill -9,
- * power loss) can never end now: mark them 'aborted'. Their end time is their last recorded
- * event, the last moment the store knows they were alive. Runs when the writer opens the store,
- * before this process begins any session of its own. Returns how many were marked.
+ * power loss) can never end now: mark them 'aborted' and seal them at their last recorded event
+ * (their end time is that event's, the last moment the store knows they were alive), with a
+ * ledger seal entry, in one transaction. Runs when the writer opens the store, before this
+ * process begins any session of its own. Returns how many were sealed.
  */
-export async function abortOrphanedSessions(db: SqliteConnection): Promise<number> {
-  const { changes } = await db.run(
-    "UPDATE sessions SET status = 'aborted', " +
-      'ended_at = coalesce((SELECT max(last_time) / 1000 FROM event_batches WHERE event_batches.session_id = sessions.id), started_at) ' +
-      "WHERE status = 'open'",
+export async function sealOrphanedSessions(db: SqliteConnection, ledger: Ledger): Promise<number> {
+  const open = await db.all<{ id: string; started_at: number; events: string | null }>(
+    "SELECT id, started_at, (SELECT events FROM event_batches WHERE session_id = sessions.id ORDER BY first_seq DESC LIMIT 1) AS events FROM sessions WHERE status = 'open' ORDER BY started_at, id",
   );
-  return changes;
+  if (open.length === 0) return 0;
+  await db.run('BEGIN IMMEDIATE');
+  try {
+    for (const session of open) {
+      const last = session.events ? (JSON.parse(session.events) as [number, number, string, unknown, string, string][]).at(-1) : undefined;
+      const time = last?.[1] ?? session.started_at * 1000;
+      const seal = last?.[5];
+      await db.run("UPDATE sessions SET status = 'aborted', ended_at = ?, final_hash = ? WHERE id = ?", [Math.floor(time / 1000), seal ?? null, session.id]);
+      if (seal) {
+        const entry = ledger.append('seal', session.id, seal, time);
+        await db.run(INSERT_LEDGER_SQL, [entry.n, entry.kind, entry.session_id, entry.hash, entry.time, entry.prev, entry.entry_hash]);
+      }
+    }
+    await db.run('COMMIT');
+  } catch (error) {
+    await db.run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  return open.length;
 }
 
 export async function listSessions(db: SqliteConnection, query: SessionQuery = {}): Promise<SessionRecord[]> {

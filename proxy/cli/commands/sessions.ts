@@ -69,7 +69,8 @@ export const sessionsShowCommand: Command = {
   },
 };
 
-async function withReader(args: ParsedArgs, io: CliIo, use: (reader: AuditReader) => Promise<number>): Promise<number> {
+/** Runs `use` with a read-only store of the config's data_dir, or reports why there is none. */
+export async function withReader(args: ParsedArgs, io: CliIo, use: (reader: AuditReader, dataDir: string) => Promise<number>): Promise<number> {
   const file = configPath(args, io);
   // Only data_dir is needed: resource secrets may be absent where auditors read the store.
   const loaded = await loadConfigOrReport(file, io, { resolveSecrets: false });
@@ -85,7 +86,7 @@ async function withReader(args: ParsedArgs, io: CliIo, use: (reader: AuditReader
     throw error;
   }
   try {
-    return await use(reader);
+    return await use(reader, loaded.config.data_dir);
   } finally {
     await reader.close();
   }

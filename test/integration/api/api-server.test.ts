@@ -212,7 +212,7 @@ describe('slow subscribers', () => {
     try {
       const reader = await openEventSocket(small, await buyTicket(small, small.tokens.carol));
       reader.socket.pause(); // stops reading: the kernel buffers fill, then the server's
-      const payload = { sessionId: 'S', seq: 1, time: 0, kind: 'output' as const, payload: { text: 'x'.repeat(64 * 1024) } };
+      const payload = { sessionId: 'S', seq: 1, time: 0, kind: 'output' as const, payload: { text: 'x'.repeat(64 * 1024) }, prevHash: '0'.repeat(64), hash: '1'.repeat(64) };
       for (let i = 0; i < 2_000 && small.listener.subscribers > 0; i++) {
         small.events.emit('event.appended', { ...payload, seq: i });
         if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));

@@ -29,7 +29,7 @@ const SESSION: SessionRecord = {
   status: 'open',
   counters: { statements: 1, errors: 0, rows: 0 },
 };
-const EVENT: EventRecord = { sessionId: 'S1', seq: 1, time: 1_700_000_000_000_000, kind: 'connect', payload: {} };
+const EVENT: EventRecord = { sessionId: 'S1', seq: 1, time: 1_700_000_000_000_000, kind: 'connect', payload: {}, prevHash: '0'.repeat(64), hash: 'a'.repeat(64) };
 
 /** A recording that keeps what the broker writes. */
 function recording(): SessionRecording & { events: unknown[] } {

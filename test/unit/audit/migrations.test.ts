@@ -36,7 +36,7 @@ describe('audit store migrations', () => {
     const db = await openWriterConnection(dir, 'batched');
     try {
       expect(await schemaVersion(db)).toBe(latestVersion(MIGRATIONS));
-      expect(await tables(db)).toEqual(['event_batches', 'sessions']);
+      expect(await tables(db)).toEqual(['checkpoints', 'event_batches', 'ledger', 'sessions']);
       expect((await db.get<{ journal_mode: string }>('PRAGMA journal_mode'))?.journal_mode).toBe('wal');
     } finally {
       await db.close();
@@ -49,7 +49,7 @@ describe('audit store migrations', () => {
 
   it('refuses a store from a newer build, saying which version the file has and which it knows', async () => {
     const dir = await fileAtVersion(999);
-    const message = /the audit store .*audit\.sqlite has schema version 999, but this build of Sluice knows versions up to 1: it was written by a newer Sluice/;
+    const message = /the audit store .*audit\.sqlite has schema version 999, but this build of Sluice knows versions up to 2: it was written by a newer Sluice/;
     await expect(openWriterConnection(dir, 'batched')).rejects.toThrow(message);
     await expect(openReaderConnection(auditFile(dir))).rejects.toThrow(message);
     // Refused before anything was changed.
@@ -60,27 +60,27 @@ describe('audit store migrations', () => {
 
   it('tells a reader to let the gateway upgrade an older store first', async () => {
     const dir = await fileAtVersion(0);
-    await expect(openReaderConnection(auditFile(dir))).rejects.toThrow(/has schema version 0, older than this build's 1; start `sluice serve` with this config once to upgrade it/);
+    await expect(openReaderConnection(auditFile(dir))).rejects.toThrow(/has schema version 0, older than this build's 2; start `sluice serve` with this config once to upgrade it/);
   });
 
   it('applies each migration in one transaction: a failing step leaves the previous version intact', async () => {
     const dir = await tempDir();
     const db = await SqliteConnection.open(join(dir, 'a.sqlite'), 'create');
     const broken: Migration = {
-      version: 2,
+      version: 3,
       name: 'broken',
       up: (conn) => conn.exec('CREATE TABLE half_done (a INTEGER); SELECT no_such_function();'),
     };
-    await expect(migrate(db, [...MIGRATIONS, broken])).rejects.toThrow(/could not be upgraded to version 2 \(broken\): .*no such function: no_such_function/);
-    expect(await schemaVersion(db)).toBe(1);
-    expect(await tables(db)).toEqual(['event_batches', 'sessions']);
+    await expect(migrate(db, [...MIGRATIONS, broken])).rejects.toThrow(/could not be upgraded to version 3 \(broken\): .*no such function: no_such_function/);
+    expect(await schemaVersion(db)).toBe(2);
+    expect(await tables(db)).toEqual(['checkpoints', 'event_batches', 'ledger', 'sessions']);
     await db.close();
   });
 
   it('lets two processes open a fresh store at once: each step is applied once', async () => {
     const dir = join(await tempDir(), 'data');
     const [a, b] = await Promise.all([openWriterConnection(dir, 'batched'), openWriterConnection(dir, 'batched')]);
-    expect([await schemaVersion(a), await schemaVersion(b)]).toEqual([1, 1]);
+    expect([await schemaVersion(a), await schemaVersion(b)]).toEqual([2, 2]);
     await Promise.all([a.close(), b.close()]);
   });
 
@@ -129,6 +129,42 @@ describe('audit store migrations', () => {
       expect(events).toEqual([
         { session_id: 'S1', seq: 1, time: 1_000, kind: 'connect', payload: '{"a":1}' },
         { session_id: 'S1', seq: 2, time: 2_000, kind: 'query', payload: '{"text":"SELECT 1"}' },
+      ]);
+      await db.close();
+    });
+  });
+
+  describe('002 hash-chains', () => {
+    it('chains events recorded before it, so an upgraded store verifies', async () => {
+      const db = await SqliteConnection.open(join(await tempDir(), 'a.sqlite'), 'create');
+      await migrate(db, MIGRATIONS.filter((migration) => migration.version <= 1));
+      const insert = 'INSERT INTO sessions (id, resource, protocol, identity, client_address, application, started_at, ended_at, status, counters) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+      await db.run(insert, ['S1', 'db', 'postgres', '{}', '::1', null, 1_000, 2_000, 'closed', '{}']);
+      await db.run(insert, ['S2', 'db', 'postgres', '{}', '::1', null, 1_500, null, 'open', '{}']);
+      const batch = 'INSERT INTO event_batches (session_id, first_seq, last_seq, last_time, events) VALUES (?, ?, ?, ?, ?)';
+      await db.run(batch, ['S1', 1, 2, 1_500_000, '[[1,1000000,"connect",{"b":1,"a":2}],[2,1500000,"query",{"text":"SELECT 1"}]]']);
+      await db.run(batch, ['S1', 3, 3, 2_000_000, '[[3,2000000,"disconnect",{"status":"closed"}]]']);
+      await db.run(batch, ['S2', 1, 1, 1_500_000, '[[1,1500000,"connect",{}]]']);
+      await migrate(db, MIGRATIONS);
+      const events = await db.all<{ session_id: string; seq: number; payload: string; prev_hash: string; hash: string }>('SELECT session_id, seq, payload, prev_hash, hash FROM events ORDER BY session_id, seq');
+      expect(events.map((event) => [event.session_id, event.seq, event.payload])).toEqual([
+        ['S1', 1, '{"a":2,"b":1}'],
+        ['S1', 2, '{"text":"SELECT 1"}'],
+        ['S1', 3, '{"status":"closed"}'],
+        ['S2', 1, '{}'],
+      ]);
+      expect(events[1]!.prev_hash).toBe(events[0]!.hash);
+      expect(events[2]!.prev_hash).toBe(events[1]!.hash);
+      const sessions = await db.all<{ id: string; final_hash: string | null }>('SELECT id, final_hash FROM sessions ORDER BY id');
+      expect(sessions).toEqual([
+        { id: 'S1', final_hash: events[2]!.hash },
+        { id: 'S2', final_hash: null },
+      ]);
+      const ledger = await db.all<{ n: number; kind: string; session_id: string; hash: string }>('SELECT n, kind, session_id, hash FROM ledger ORDER BY n');
+      expect(ledger).toEqual([
+        { n: 1, kind: 'start', session_id: 'S1', hash: events[0]!.hash },
+        { n: 2, kind: 'seal', session_id: 'S1', hash: events[2]!.hash },
+        { n: 3, kind: 'start', session_id: 'S2', hash: events[3]!.hash },
       ]);
       await db.close();
     });

@@ -1,5 +1,6 @@
 import type { Migration } from '../migrate.js';
 import { migration001 } from './001-sessions-and-events.js';
+import { migration002 } from './002-hash-chains.js';
 
 /** Every migration in order; a store's `user_version` is the last one applied. Never edit a shipped one: add the next. */
-export const MIGRATIONS: readonly Migration[] = [migration001];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002];

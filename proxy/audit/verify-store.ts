@@ -1,0 +1,88 @@
+import type { ChainedEvent, ChainProblem } from '../common/audit-chain-types.js';
+import { verifyLedger, verifySessionEvents } from '../common/chain-verify.js';
+import { verifyCheckpoint, type Ed25519PublicJwk } from '../common/checkpoint-verify.js';
+import type { AuditReader } from './audit-types.js';
+
+/** What `sluice verify` found in a live store. */
+export type StoreVerification =
+  | {
+      readonly ok: true;
+      readonly sessions: number;
+      readonly events: number;
+      readonly ledger: number;
+      readonly checkpoints: number;
+      /** The newest checkpoint: when it was signed and the ledger entry it covers. */
+      readonly lastCheckpoint?: { readonly time: number; readonly ledgerN: number };
+    }
+  | { readonly ok: false; readonly problem: ChainProblem };
+
+/**
+ * Checks a store end to end, stopping at the first broken link: every session's event chain and
+ * seal, the ledger of session starts and seals (a deleted or inserted session breaks it), and
+ * every checkpoint's signature and the ledger head it signed (entries removed or rewritten since
+ * are caught there, unless the signing key was used to sign again).
+ */
+export async function verifyStore(reader: AuditReader, publicJwk: Ed25519PublicJwk): Promise<StoreVerification> {
+  const chain = await reader.readChain();
+  const heads = new Map<string, { first?: string; last?: string; ended: boolean }>();
+  let events = 0;
+  for (const session of chain.sessions) {
+    const recorded = await reader.listEvents(session.id);
+    const chained: ChainedEvent[] = recorded.map((event) => ({
+      session_id: event.sessionId,
+      seq: event.seq,
+      time: event.time,
+      kind: event.kind,
+      payload: event.payload,
+      prev_hash: event.prevHash,
+      hash: event.hash,
+    }));
+    const problem = await verifySessionEvents(session.id, chained);
+    if (problem) return { ok: false, problem };
+    const last = chained.at(-1)?.hash;
+    if (session.status !== 'open' && session.finalHash !== (last ?? null)) {
+      return {
+        ok: false,
+        problem: { session_id: session.id, seq: chained.at(-1)?.seq, message: `session ${session.id} is sealed with ${short(session.finalHash)}, but its last event hashes to ${short(last ?? null)}: events were added or removed after it ended` },
+      };
+    }
+    heads.set(session.id, { first: chained[0]?.hash, last, ended: session.status !== 'open' });
+    events += chained.length;
+  }
+  const ledgerProblem = await verifyLedger(chain.ledger, heads);
+  if (ledgerProblem) return { ok: false, problem: ledgerProblem };
+  for (const checkpoint of chain.checkpoints) {
+    let claims;
+    try {
+      claims = await verifyCheckpoint(checkpoint.jws, publicJwk);
+    } catch (error) {
+      return { ok: false, problem: { ledger_n: checkpoint.ledgerN, message: `checkpoint ${checkpoint.n}: ${(error as Error).message}` } };
+    }
+    const entry = chain.ledger[claims.ledger_n - 1];
+    if (claims.ledger_n > chain.ledger.length) {
+      return {
+        ok: false,
+        problem: { ledger_n: claims.ledger_n, message: `checkpoint ${checkpoint.n} signed ledger entry ${claims.ledger_n}, but the ledger ends at ${chain.ledger.length}: entries were removed` },
+      };
+    }
+    if (claims.ledger_n > 0 && entry?.entry_hash !== claims.ledger_head) {
+      return {
+        ok: false,
+        problem: { ledger_n: claims.ledger_n, message: `checkpoint ${checkpoint.n} signed ledger entry ${claims.ledger_n} as ${short(claims.ledger_head)}, but it now hashes to ${short(entry?.entry_hash ?? null)}: the ledger was rewritten` },
+      };
+    }
+  }
+  const newest = chain.checkpoints.at(-1);
+  return {
+    ok: true,
+    sessions: chain.sessions.length,
+    events,
+    ledger: chain.ledger.length,
+    checkpoints: chain.checkpoints.length,
+    ...(newest ? { lastCheckpoint: { time: newest.time, ledgerN: newest.ledgerN } } : {}),
+  };
+}
+
+function short(hash: string | null): string {
+  return hash === null ? 'nothing' : `${hash.slice(0, 12)}…`;
+}
