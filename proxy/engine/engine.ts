@@ -119,6 +119,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         resources: targets,
         resourcesFor: (identity) => policy.resourcesFor(identity).filter((name) => targets.has(name)),
         store,
+        strictAudit: config.audit.durability === 'strict',
         gatekeeping: { classifier, policy },
         approvals,
         masking,

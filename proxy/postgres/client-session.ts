@@ -30,6 +30,8 @@ export interface SessionContext {
   /** The resources an identity may use; a name outside this list is "unknown" to that caller. */
   readonly resourcesFor: (identity: Identity) => readonly string[];
   readonly store: AuditStore;
+  /** audit.durability strict: a statement completes for its client only once its record is committed. */
+  readonly strictAudit: boolean;
   /** Classification and policy for every statement. */
   readonly gatekeeping: Gatekeeping;
   readonly approvals: ApprovalBroker;
@@ -141,11 +143,13 @@ function startRelay(args: {
   const forRecord = (text: string) => maskedForRecord(masking.content, text);
   // `relay` is declared below; a cancel cannot arrive before the client has the key.
   const cancelKey = ctx.cancels.register({ host: target.host, port: target.port, processId: upstream.processId, secretKey: upstream.secretKey }, () => relay.cancelHeld());
+  let uncommitted: Promise<void> | undefined;
   const log = new StatementLog((statement) => {
     counters.statements++;
     counters.rows += statement.rows;
     if (statement.outcome === 'error') counters.errors++;
-    void recording.event('query', masking.content.empty ? statement : recordedStatement(statement, forRecord));
+    const committed = recording.event('query', masking.content.empty ? statement : recordedStatement(statement, forRecord));
+    if (ctx.strictAudit) uncommitted = committed;
   });
   const catalog = ctx.masking.catalogs.get(resourceName);
   if (!catalog) throw new Error(`no catalog for resource "${resourceName}"`);
@@ -158,6 +162,16 @@ function startRelay(args: {
       log,
       parameters,
       results: new ResultMasker(masking, catalog, ctx.masking.sample, resourceName, parameters),
+      // Batches commit in order: the last statement's commit covers everything recorded before it.
+      barrier: ctx.strictAudit
+        ? {
+            take() {
+              const until = uncommitted;
+              uncommitted = undefined;
+              return until;
+            },
+          }
+        : undefined,
       gate: {
         sessionId: recording.id,
         resource: resourceName,

@@ -71,9 +71,20 @@ export function observeClientFrame(log: StatementLog, frame: Frame): ClientFrame
  * bytes, or forwarded with a promise the relay awaits before the next frame (result masking
  * reading the catalog for the columns just described).
  */
-export type ServerFrameEffect = undefined | 'drop' | Buffer | Promise<void>;
+export type ServerFrameEffect = undefined | 'drop' | Buffer | Promise<void> | HeldFrame;
 
-export function observeServerFrame(log: StatementLog, frame: Frame, parameters: Map<string, string>, results?: ResultMasker): ServerFrameEffect {
+/** Forward this frame only once `until` settles (strict durability: a ReadyForQuery waits for its statements' commit). */
+export interface HeldFrame {
+  readonly until: Promise<void>;
+}
+
+/** What has to be committed before the client may see a statement complete (strict durability). */
+export interface CommitBarrier {
+  /** The commit of what was recorded since the last call, or undefined when nothing waits. */
+  take(): Promise<void> | undefined;
+}
+
+export function observeServerFrame(log: StatementLog, frame: Frame, parameters: Map<string, string>, results?: ResultMasker, barrier?: CommitBarrier): ServerFrameEffect {
   switch (frame.code) {
     case BackendCode.DataRow: {
       const target = log.dataRow();
@@ -95,9 +106,12 @@ export function observeServerFrame(log: StatementLog, frame: Frame, parameters: 
       if (denial) return errorResponse(denial);
       break;
     }
-    case BackendCode.ReadyForQuery:
+    case BackendCode.ReadyForQuery: {
       log.readyForQuery();
+      const until = barrier?.take();
+      if (until) return { until };
       break;
+    }
     case BackendCode.ParseComplete:
     case BackendCode.BindComplete:
     case BackendCode.CloseComplete:

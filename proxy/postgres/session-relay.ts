@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { errorResponse } from './backend-writer.js';
-import { observeServerFrame } from './frame-observers.js';
+import { observeServerFrame, type CommitBarrier } from './frame-observers.js';
 import { FrameWriter } from './frame-writer.js';
 import type { Frame, MessageReader } from './message-reader.js';
 import { ProtocolError } from './protocol-error.js';
@@ -24,6 +24,8 @@ export interface RelayOptions {
   readonly parameters: Map<string, string>;
   /** Masks result rows (and samples them for the record). */
   readonly results?: ResultMasker;
+  /** Strict durability: a statement completes for the client only once its record is committed. */
+  readonly barrier?: CommitBarrier;
   /** Called once, when both sockets are closed or closing. */
   readonly onEnd: (end: RelayEnd) => void;
   /** Called when the client disconnects with statements still running upstream. */
@@ -115,24 +117,35 @@ export class SessionRelay {
 
   /** Returns false to stop reading frames until the upstream wait ends. */
   readonly #passUpstream = (frame: Frame): boolean => {
-    const effect = observeServerFrame(this.options.log, frame, this.options.parameters, this.options.results);
+    const effect = observeServerFrame(this.options.log, frame, this.options.parameters, this.options.results, this.options.barrier);
     if (effect === undefined) this.#toClient.forward(frame);
+    else if (effect === 'drop') return true;
+    else if (Buffer.isBuffer(effect)) this.#toClient.write(effect);
     else if (effect instanceof Promise) {
       this.#toClient.forward(frame);
       this.#waitUpstream(effect);
       return false;
-    } else if (effect !== 'drop') this.#toClient.write(effect);
+    } else {
+      this.#waitUpstream(effect.until, frame);
+      return false;
+    }
     return true;
   };
 
-  /** Stops relaying upstream frames until `until` settles; the ones already framed stay queued in the reader. */
-  #waitUpstream(until: Promise<void>): void {
+  /**
+   * Stops relaying upstream frames until `until` settles; the ones already framed stay queued in
+   * the reader, and `held` (a frame that may only go out afterwards) is forwarded first.
+   */
+  #waitUpstream(until: Promise<void>, held?: Frame): void {
     this.#upstreamWait = true;
     this.upstream.socket.pause();
+    // Everything before the held frame goes out now: only the completion waits.
+    this.#send(this.#toClient, this.client.socket, this.upstream.socket);
     until.then(
       () => {
         this.#upstreamWait = false;
         if (this.#ended) return;
+        if (held) this.#toClient.forward(held);
         this.#fromUpstream(Buffer.alloc(0));
         this.#resumeUpstream();
       },
