@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { Approval, ApprovalBroker, ApprovalStatus } from '../approvals/approval-types.js';
 import type { AuditReader, EventRecord, SessionRecord, SessionStatus } from '../audit/audit-types.js';
+import { transcriptFrames, type TranscriptFrame } from '../common/transcript.js';
 import type { EngineEventMap, EngineEventName } from '../engine/engine-events.js';
 import type { AuthMethod, Identity } from '../identity/identity.js';
 import { PreviewRulesError, type PreviewColumn, type PreviewResult } from '../masking/masking-preview.js';
@@ -165,6 +166,17 @@ export const API_METHODS = {
       const session = await ctx.services.audit.getSession(input.id);
       if (!session) throw new ApiFailure('not_found', `there is no session ${input.id} in the audit store`);
       return ctx.services.audit.listEvents(input.id);
+    },
+  }),
+
+  'sessions.transcript': method({
+    role: 'auditors',
+    summary: 'one session as a psql-like transcript: timed frames of statements, decisions, approvals and results',
+    input: z.strictObject({ id: id('a session id') }),
+    handler: async (input, ctx): Promise<{ session: SessionRecord; frames: TranscriptFrame[] }> => {
+      const session = await ctx.services.audit.getSession(input.id);
+      if (!session) throw new ApiFailure('not_found', `there is no session ${input.id} in the audit store`);
+      return { session, frames: transcriptFrames(session, await ctx.services.audit.listEvents(input.id)) };
     },
   }),
 

@@ -1,8 +1,9 @@
-import type { AuditReader, AuditStore, ChainRecords, CheckpointSigner, AuditStoreOptions, AuditStoreStats, EventRecord, SessionQuery, SessionRecord, SessionRecording, SessionStart } from './audit-types.js';
+import type { AuditReader, AuditStore, ChainRecords, CheckpointSigner, PruneSigner, AuditStoreOptions, AuditStoreStats, EventRecord, SessionQuery, SessionRecord, SessionRecording, SessionStart } from './audit-types.js';
 import { BatchWriter } from './sqlite/batch-writer.js';
 import { listEvents } from './sqlite/event-queries.js';
-import { Ledger } from './event-chain.js';
-import { ledgerHead, readChain } from './sqlite/ledger-queries.js';
+import { Ledger, sha256HexSync } from './event-chain.js';
+import { canonicalJson } from '../common/canonical-json.js';
+import { ledgerHead, readChain, sessionsToPrune } from './sqlite/ledger-queries.js';
 import { getSession, listSessions, sealOrphanedSessions } from './sqlite/session-queries.js';
 import type { SqliteConnection } from './sqlite/sqlite-connection.js';
 import { SqliteSessionRecording } from './sqlite/sqlite-recording.js';
@@ -117,6 +118,17 @@ class SqliteAuditStore extends SqliteAuditReader implements AuditStore {
 
   flush(): Promise<void> {
     return this.writer.flush();
+  }
+
+  async prune(horizon: number, signer: PruneSigner): Promise<number> {
+    await this.writer.flush();
+    const sessions = await sessionsToPrune(this.reader, horizon);
+    if (sessions.length === 0) return 0;
+    const text = canonicalJson(sessions);
+    const claims = { kid: signer.kid, time: Date.now(), horizon, count: sessions.length, sessions_sha256: sha256HexSync(text) };
+    void this.writer.prune([claims.time, horizon, text, signer.kid, await signer.signPrune(claims)], sessions.map((session) => session.id));
+    await this.writer.flush();
+    return sessions.length;
   }
 
   async checkpoint(signer: CheckpointSigner): Promise<void> {

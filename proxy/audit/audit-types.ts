@@ -1,4 +1,4 @@
-import type { CheckpointClaims, LedgerEntry } from '../common/audit-chain-types.js';
+import type { CheckpointClaims, LedgerEntry, PruneClaims } from '../common/audit-chain-types.js';
 
 // The audit store's contract: what gateways write through (SessionRecording) and what readers
 // (the CLI, later the engine API) query. Stores (SQLite today, PostgreSQL later) implement it.
@@ -110,11 +110,19 @@ export interface CheckpointSigner {
   sign(claims: CheckpointClaims): Promise<string>;
 }
 
+/** What signs retention records. */
+export interface PruneSigner {
+  readonly kid: string;
+  signPrune(claims: PruneClaims): Promise<string>;
+}
+
 /** The store's chain records, in order. */
 export interface ChainRecords {
   readonly sessions: readonly { readonly id: string; readonly status: SessionStatus; readonly finalHash: string | null }[];
   readonly ledger: readonly LedgerEntry[];
   readonly checkpoints: readonly { readonly n: number; readonly time: number; readonly ledgerN: number; readonly ledgerHead: string; readonly kid: string; readonly jws: string }[];
+  /** Retention records: `sessions` is the canonical JSON of the PrunedSession list the JWS covers. */
+  readonly prunes: readonly { readonly n: number; readonly horizon: number; readonly sessions: string; readonly jws: string }[];
 }
 
 export interface AuditStoreStats {
@@ -138,6 +146,11 @@ export interface AuditStore extends AuditReader {
    * when no session started or ended since the last one.
    */
   checkpoint(signer: CheckpointSigner): Promise<void>;
+  /**
+   * Retention: removes sessions that ended before `horizon` (ms since the epoch), with a record
+   * of them signed by `signer` so the ledger still verifies. Returns how many were removed.
+   */
+  prune(horizon: number, signer: PruneSigner): Promise<number>;
   stats(): AuditStoreStats;
   /** Flushes, then closes; idempotent. */
   close(): Promise<void>;

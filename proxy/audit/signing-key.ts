@@ -2,8 +2,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, ty
 import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CompactSign } from 'jose';
-import type { CheckpointClaims } from '../common/audit-chain-types.js';
-import { CHECKPOINT_TYP, keyIdOf, type Ed25519PublicJwk } from '../common/checkpoint-verify.js';
+import type { CheckpointClaims, PruneClaims } from '../common/audit-chain-types.js';
+import { CHECKPOINT_TYP, keyIdOf, PRUNE_TYP, type Ed25519PublicJwk } from '../common/checkpoint-verify.js';
 
 // The gateway's Ed25519 key that signs audit checkpoints. The private half stays on the
 // gateway's host (never in config, audit or bundles); the public half is what auditors are given
@@ -24,6 +24,8 @@ export interface PublicSigningKey {
 export interface SigningKey extends PublicSigningKey {
   /** A compact JWS over the claims: alg EdDSA, header {alg, kid, typ: 'sluice-checkpoint+jws'}. */
   sign(claims: CheckpointClaims): Promise<string>;
+  /** A compact JWS over a retention record: typ 'sluice-prune+jws'. */
+  signPrune(claims: PruneClaims): Promise<string>;
 }
 
 /**
@@ -77,6 +79,11 @@ async function signingKey(privateKey: KeyObject): Promise<SigningKey> {
       return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
         .setProtectedHeader({ alg: 'EdDSA', kid: pub.kid, typ: CHECKPOINT_TYP })
         .sign(privateKey);
+    },
+    async signPrune(claims) {
+      if (claims.kid !== pub.kid) throw new Error(`retention record names key ${claims.kid}, but this gateway signs with key ${pub.kid}`);
+      const payload = { kid: claims.kid, time: claims.time, horizon: claims.horizon, count: claims.count, sessions_sha256: claims.sessions_sha256 };
+      return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'EdDSA', kid: pub.kid, typ: PRUNE_TYP }).sign(privateKey);
     },
   };
 }

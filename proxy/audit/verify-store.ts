@@ -1,6 +1,7 @@
-import type { ChainedEvent, ChainProblem } from '../common/audit-chain-types.js';
+import type { ChainedEvent, ChainProblem, PrunedSession } from '../common/audit-chain-types.js';
 import { verifyLedger, verifySessionEvents } from '../common/chain-verify.js';
-import { verifyCheckpoint, type Ed25519PublicJwk } from '../common/checkpoint-verify.js';
+import { verifyCheckpoint, verifyPrune, type Ed25519PublicJwk } from '../common/checkpoint-verify.js';
+import { sha256HexSync } from './event-chain.js';
 import type { AuditReader } from './audit-types.js';
 
 /** What `sluice verify` found in a live store. */
@@ -11,6 +12,8 @@ export type StoreVerification =
       readonly events: number;
       readonly ledger: number;
       readonly checkpoints: number;
+      /** Sessions removed by retention, each named in a signed retention record. */
+      readonly pruned: number;
       /** The newest checkpoint: when it was signed and the ledger entry it covers. */
       readonly lastCheckpoint?: { readonly time: number; readonly ledgerN: number };
     }
@@ -49,6 +52,22 @@ export async function verifyStore(reader: AuditReader, publicJwk: Ed25519PublicJ
     heads.set(session.id, { first: chained[0]?.hash, last, ended: session.status !== 'open' });
     events += chained.length;
   }
+  let pruned = 0;
+  for (const record of chain.prunes) {
+    let claims;
+    try {
+      claims = await verifyPrune(record.jws, publicJwk);
+    } catch (error) {
+      return { ok: false, problem: { message: `retention record ${record.n}: ${(error as Error).message}` } };
+    }
+    const sessions = JSON.parse(record.sessions) as PrunedSession[];
+    if (sha256HexSync(record.sessions) !== claims.sessions_sha256 || sessions.length !== claims.count) {
+      return { ok: false, problem: { message: `retention record ${record.n} was changed after it was signed: its list of removed sessions does not match its signature` } };
+    }
+    // Removed by retention, and signed for: the ledger may go on naming them.
+    for (const session of sessions) heads.set(session.id, { first: session.first, last: session.last, ended: true });
+    pruned += sessions.length;
+  }
   const ledgerProblem = await verifyLedger(chain.ledger, heads);
   if (ledgerProblem) return { ok: false, problem: ledgerProblem };
   for (const checkpoint of chain.checkpoints) {
@@ -79,6 +98,7 @@ export async function verifyStore(reader: AuditReader, publicJwk: Ed25519PublicJ
     events,
     ledger: chain.ledger.length,
     checkpoints: chain.checkpoints.length,
+    pruned,
     ...(newest ? { lastCheckpoint: { time: newest.time, ledgerN: newest.ledgerN } } : {}),
   };
 }

@@ -7,6 +7,8 @@ import { approveCommand } from './commands/approve.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { denyCommand } from './commands/deny.js';
 import { keyShowCommand } from './commands/key-show.js';
+import { exportCommand } from './commands/export.js';
+import { replayCommand } from './commands/replay.js';
 import { verifyCommand } from './commands/verify.js';
 import { policyExplainCommand } from './commands/policy-explain.js';
 import { serveCommand } from './commands/serve.js';
@@ -17,12 +19,10 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, processIo, UsageError, type CliIo } f
 import { packageVersion } from './version.js';
 
 /** The verbs that exist today; `--help` lists exactly these. A sub-verb comes before its parent: the first match runs. */
-export const COMMANDS: readonly Command[] = [approvalsCommand, approveCommand, checkConfigCommand, denyCommand, keyShowCommand, policyExplainCommand, serveCommand, sessionsShowCommand, sessionsCommand, tokenCreateCommand, verifyCommand, whoamiCommand];
+export const COMMANDS: readonly Command[] = [approvalsCommand, approveCommand, checkConfigCommand, denyCommand, exportCommand, keyShowCommand, policyExplainCommand, replayCommand, serveCommand, sessionsShowCommand, sessionsCommand, tokenCreateCommand, verifyCommand, whoamiCommand];
 
 /** Verbs the design promises but that have not landed: say so instead of "unknown command". */
 const PLANNED: Readonly<Record<string, string>> = {
-  replay: 'the tamper-evident audit',
-  export: 'the tamper-evident audit',
   run: 'CI without secrets (sluice run)',
   exec: 'CI without secrets (command sessions)',
   mcp: 'the MCP gateway',

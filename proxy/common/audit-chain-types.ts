@@ -56,6 +56,26 @@ export interface CheckpointClaims {
   readonly ledger_head: string;
 }
 
+/** A session retention removed: what the ledger still names it by. */
+export interface PrunedSession {
+  readonly id: string;
+  /** Its first and final event hashes, as its ledger start and seal entries hold them. */
+  readonly first: string;
+  readonly last: string;
+}
+
+/** What a pruning signs (JWS typ `sluice-prune+jws`): which sessions it removed, by their hashes. */
+export interface PruneClaims {
+  readonly kid: string;
+  /** Milliseconds since the epoch. */
+  readonly time: number;
+  /** Sessions that ended before this (ms since the epoch) were removed. */
+  readonly horizon: number;
+  readonly count: number;
+  /** sha256hex of canonical(PrunedSession[]) in the order stored. */
+  readonly sessions_sha256: string;
+}
+
 /** The first thing wrong, precisely enough to find it in the store. */
 export interface ChainProblem {
   readonly session_id?: string;

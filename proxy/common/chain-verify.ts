@@ -14,6 +14,17 @@ export interface StoredSessionEnds {
   readonly ended: boolean;
 }
 
+/** How verifyLedger reads the sessions it is given; the defaults are a whole store's. */
+export interface LedgerCheckOptions {
+  /**
+   * The sessions given are a chosen few (a partial bundle): entries of the others are checked as
+   * links of the chain only, not reported missing.
+   */
+  readonly partial?: boolean;
+  /** What holds the sessions, in messages: "store" (the default) or "bundle". */
+  readonly holder?: string;
+}
+
 /** Digests started together: WebCrypto is asynchronous, so one at a time would wait on each. */
 const HASH_BATCH = 256;
 
@@ -56,7 +67,8 @@ export async function verifySessionEvents(sessionId: string, events: readonly Ch
  * or undefined. Problems at an entry carry its ledger_n; a session the ledger never mentions
  * has no entry to point at, so only its session_id is set.
  */
-export async function verifyLedger(entries: readonly LedgerEntry[], sessions: ReadonlyMap<string, StoredSessionEnds>): Promise<ChainProblem | undefined> {
+export async function verifyLedger(entries: readonly LedgerEntry[], sessions: ReadonlyMap<string, StoredSessionEnds>, options: LedgerCheckOptions = {}): Promise<ChainProblem | undefined> {
+  const holder = options.holder ?? 'store';
   const started = new Map<string, number>();
   const sealed = new Map<string, number>();
   const ns = entries.map((entry) => entry.n);
@@ -79,12 +91,14 @@ export async function verifyLedger(entries: readonly LedgerEntry[], sessions: Re
       if (entry.entry_hash !== hash) {
         return { ...at, message: `ledger entry ${entry.n} (${entry.kind} of session ${entry.session_id}) was changed after it was recorded: its entry_hash does not match its content` };
       }
-      const message = sessionEntryProblem(entry, sessions.get(entry.session_id), started, sealed);
+      const session = sessions.get(entry.session_id);
+      if (!session && options.partial) continue;
+      const message = sessionEntryProblem(entry, session, started, sealed, holder);
       if (message) return { ...at, message };
     }
   }
   for (const [sessionId, session] of sessions) {
-    if (!started.has(sessionId)) return { session_id: sessionId, message: `session ${sessionId} is in the store but not in the ledger (inserted outside the gateway)` };
+    if (!started.has(sessionId)) return { session_id: sessionId, message: `session ${sessionId} is in the ${holder} but not in the ledger (inserted outside the gateway)` };
     if (session.ended && !sealed.has(sessionId)) {
       return { session_id: sessionId, message: `session ${sessionId} ended but the ledger has no seal for it (its end was written outside the gateway, or the seal was removed)` };
     }
@@ -99,15 +113,15 @@ export function chainHead(entries: readonly LedgerEntry[]): Pick<CheckpointClaim
 }
 
 /** Checks a start or seal entry against the store, recording it in `started`/`sealed` (n by session). */
-function sessionEntryProblem(entry: LedgerEntry, session: StoredSessionEnds | undefined, started: Map<string, number>, sealed: Map<string, number>): string | undefined {
+function sessionEntryProblem(entry: LedgerEntry, session: StoredSessionEnds | undefined, started: Map<string, number>, sealed: Map<string, number>, holder: string): string | undefined {
   const id = entry.session_id;
-  if (!session) return `the ledger records session ${id}, which is missing from the store (deleted)`;
+  if (!session) return `the ledger records session ${id}, which is missing from the ${holder} (deleted)`;
   switch (entry.kind) {
     case 'start': {
       const earlier = started.get(id);
       if (earlier !== undefined) return `session ${id} is started twice in the ledger (entries ${earlier} and ${entry.n})`;
       started.set(id, entry.n);
-      if (session.first === undefined) return `session ${id} has no events in the store, but the ledger recorded its start (its events were deleted)`;
+      if (session.first === undefined) return `session ${id} has no events in the ${holder}, but the ledger recorded its start (its events were deleted)`;
       if (session.first !== entry.hash) return `session ${id}'s first event does not match the ledger's start entry (its first events were removed or changed)`;
       return undefined;
     }
@@ -116,7 +130,7 @@ function sessionEntryProblem(entry: LedgerEntry, session: StoredSessionEnds | un
       const earlier = sealed.get(id);
       if (earlier !== undefined) return `session ${id} is sealed twice in the ledger (entries ${earlier} and ${entry.n})`;
       sealed.set(id, entry.n);
-      if (!session.ended) return `session ${id} is sealed in the ledger but open in the store (its end was removed)`;
+      if (!session.ended) return `session ${id} is sealed in the ledger but open in the ${holder} (its end was removed)`;
       if (session.last !== entry.hash) {
         return `session ${id}'s last event does not match the ledger's seal (events were removed from its end, added after it was sealed, or changed)`;
       }

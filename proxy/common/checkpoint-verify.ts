@@ -1,5 +1,5 @@
 import { base64url, compactVerify, errors, importJWK } from 'jose';
-import type { CheckpointClaims } from './audit-chain-types.js';
+import type { CheckpointClaims, PruneClaims } from './audit-chain-types.js';
 
 // Checking a signed checkpoint with only the gateway's public key: `sluice verify` and the
 // renderer opening a bundle offline use the same code. No Node APIs (WebCrypto via jose).
@@ -67,6 +67,34 @@ export function parsePublicKey(text: string): Ed25519PublicJwk {
  * when the signature does not verify, the token is not a checkpoint, or its claims name another key.
  */
 export async function verifyCheckpoint(jws: string, publicJwk: Pick<Ed25519PublicJwk, 'kty' | 'crv' | 'x'>): Promise<CheckpointClaims> {
+  const { kid, payload } = await verifySigned(jws, publicJwk, CHECKPOINT_TYP, 'checkpoint');
+  const claims = parseClaims(payload);
+  if (claims.kid !== kid) {
+    throw new Error(`checkpoint payload is not a Sluice checkpoint of key ${kid}: it names key ${claims.kid}`);
+  }
+  return claims;
+}
+
+/** The JWS `typ` of a retention record. */
+export const PRUNE_TYP = 'sluice-prune+jws';
+
+/** Verifies a retention record's signature and returns its claims (the caller checks the session list against sessions_sha256). */
+export async function verifyPrune(jws: string, publicJwk: Pick<Ed25519PublicJwk, 'kty' | 'crv' | 'x'>): Promise<PruneClaims> {
+  const { kid, payload } = await verifySigned(jws, publicJwk, PRUNE_TYP, 'retention record');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch {
+    parsed = undefined;
+  }
+  if (!isRecord(parsed) || parsed.kid !== kid || !isCount(parsed.time) || !isCount(parsed.horizon) || !isCount(parsed.count) || typeof parsed.sessions_sha256 !== 'string') {
+    throw new Error(`retention record payload is not a Sluice retention record of key ${kid}`);
+  }
+  return parsed as unknown as PruneClaims;
+}
+
+/** A compact EdDSA JWS of `typ`, verified with the key: its key id and payload bytes. */
+async function verifySigned(jws: string, publicJwk: Pick<Ed25519PublicJwk, 'kty' | 'crv' | 'x'>, typ: string, what: string): Promise<{ kid: string; payload: Uint8Array }> {
   const kid = await keyIdOf(publicJwk);
   const key = await importJWK({ kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x }, 'EdDSA');
   let verified;
@@ -74,19 +102,15 @@ export async function verifyCheckpoint(jws: string, publicJwk: Pick<Ed25519Publi
     verified = await compactVerify(jws, key, { algorithms: ['EdDSA'] });
   } catch (error) {
     if (error instanceof errors.JWSSignatureVerificationFailed) {
-      throw new Error(`checkpoint signature does not verify with key ${kid}: signed by another key or changed`, { cause: error });
+      throw new Error(`${what} signature does not verify with key ${kid}: signed by another key or changed`, { cause: error });
     }
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`checkpoint is not a valid EdDSA compact JWS: ${reason}`, { cause: error });
+    throw new Error(`${what} is not a valid EdDSA compact JWS: ${reason}`, { cause: error });
   }
-  if (verified.protectedHeader.typ !== CHECKPOINT_TYP) {
-    throw new Error(`checkpoint payload is not a Sluice checkpoint: its typ is ${JSON.stringify(verified.protectedHeader.typ)}, not "${CHECKPOINT_TYP}"`);
+  if (verified.protectedHeader.typ !== typ) {
+    throw new Error(`${what} payload is not a Sluice ${what}: its typ is ${JSON.stringify(verified.protectedHeader.typ)}, not "${typ}"`);
   }
-  const claims = parseClaims(verified.payload);
-  if (claims.kid !== kid) {
-    throw new Error(`checkpoint payload is not a Sluice checkpoint of key ${kid}: it names key ${claims.kid}`);
-  }
-  return claims;
+  return { kid, payload: verified.payload };
 }
 
 function parseClaims(payload: Uint8Array): CheckpointClaims {

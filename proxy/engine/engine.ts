@@ -96,6 +96,15 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
     store.checkpoint(signer).catch((error: unknown) => log.error('audit checkpoint failed', { reason: (error as Error).message }));
   const checkpoints = setInterval(() => void checkpoint(), config.audit.checkpoint_interval);
   checkpoints.unref();
+  // Retention: sessions that ended more than audit.retention ago are removed, at start and hourly.
+  const prune = () =>
+    store
+      .prune(Date.now() - config.audit.retention, signer)
+      .then((removed) => removed > 0 && log.info('audit retention removed sessions', { sessions: removed, retention_days: Math.round(config.audit.retention / 86_400_000) }))
+      .catch((error: unknown) => log.error('audit retention failed', { reason: (error as Error).message }));
+  await prune();
+  const pruning = setInterval(() => void prune(), 3_600_000);
+  pruning.unref();
   const approvals = createApprovalBroker({ timeoutMs: config.approvals.timeout, quorum: config.approvals.quorum, selfApproval: config.approvals.self_approval });
   approvals.on('requested', (approval) => events.emit('approval.requested', approval));
   approvals.on('decided', (approval) => events.emit('approval.decided', approval));
@@ -161,6 +170,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
     approvals.close();
     await closeCatalogs(masking.catalogs);
     clearInterval(checkpoints);
+    clearInterval(pruning);
     await store.close();
     await lock.release();
     throw error;
@@ -185,6 +195,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         await postgres?.close();
         await closeCatalogs(masking.catalogs);
         clearInterval(checkpoints);
+        clearInterval(pruning);
         await checkpoint();
         await store.close();
         await lock.release();

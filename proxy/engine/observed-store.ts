@@ -50,6 +50,7 @@ export function observedStore(store: AuditStore, events: EngineEvents): AuditSto
     readChain: () => store.readChain(),
     flush: () => store.flush(),
     checkpoint: (signer) => store.checkpoint(signer),
+    prune: (horizon, signer) => store.prune(horizon, signer),
     stats: () => store.stats(),
     close: () => store.close(),
   };

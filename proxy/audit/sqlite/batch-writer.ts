@@ -1,5 +1,5 @@
 import type { LedgerEntry } from '../../common/audit-chain-types.js';
-import { INSERT_CHECKPOINT_SQL, INSERT_LEDGER_SQL } from './ledger-queries.js';
+import { INSERT_CHECKPOINT_SQL, INSERT_LEDGER_SQL, INSERT_PRUNE_SQL } from './ledger-queries.js';
 import { END_SESSION_SQL, INSERT_SESSION_SQL } from './session-queries.js';
 import { eventBatchParams, insertEventBatchesSql, type EventRow } from './event-queries.js';
 import type { PreparedStatement, SqliteConnection, SqlParams } from './sqlite-connection.js';
@@ -22,6 +22,8 @@ interface Batch {
   readonly events: EventRow[];
   readonly ledger: LedgerEntry[];
   readonly checkpoints: SqlParams[];
+  /** Retention: the signed record, and the sessions whose rows go with it. */
+  readonly prunes: { readonly record: SqlParams; readonly sessions: readonly string[] }[];
   readonly ends: SqlParams[];
   size: number;
   readonly done: Promise<void>;
@@ -64,6 +66,11 @@ export class BatchWriter {
 
   insertCheckpoint(params: SqlParams): Promise<void> {
     return this.add(() => 'a signed checkpoint', (batch) => batch.checkpoints.push(params));
+  }
+
+  /** Deletes `sessions` (rows and events) and stores the signed record of it, in one transaction. */
+  prune(record: SqlParams, sessions: readonly string[]): Promise<void> {
+    return this.add(() => `the removal of ${sessions.length} sessions past retention`, (batch) => batch.prunes.push({ record, sessions }));
   }
 
   endSession(params: SqlParams, what: () => string): Promise<void> {
@@ -172,6 +179,13 @@ export class BatchWriter {
     }
     for (const params of batch.ends) await (await this.statement(END_SESSION_SQL)).run(params);
     for (const params of batch.checkpoints) await (await this.statement(INSERT_CHECKPOINT_SQL)).run(params);
+    for (const prune of batch.prunes) {
+      for (const id of prune.sessions) {
+        await (await this.statement('DELETE FROM event_batches WHERE session_id = ?')).run([id]);
+        await (await this.statement('DELETE FROM sessions WHERE id = ?')).run([id]);
+      }
+      await (await this.statement(INSERT_PRUNE_SQL)).run(prune.record);
+    }
     await this.db.run('COMMIT');
   }
 
@@ -197,5 +211,5 @@ function chunkSize(remaining: number): number {
 function newBatch(): Batch {
   let settle!: () => void;
   const done = new Promise<void>((resolve) => (settle = resolve));
-  return { sessions: [], events: [], ledger: [], checkpoints: [], ends: [], size: 0, done, settle };
+  return { sessions: [], events: [], ledger: [], checkpoints: [], prunes: [], ends: [], size: 0, done, settle };
 }

@@ -2,7 +2,9 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openAuditStore } from '../../../proxy/audit/audit-store.js';
 import { sha256HexSync } from '../../../proxy/audit/event-chain.js';
+import { loadOrCreateSigningKey } from '../../../proxy/audit/signing-key.js';
 import { SqliteConnection } from '../../../proxy/audit/sqlite/sqlite-connection.js';
 import { GENESIS_HASH } from '../../../proxy/common/audit-chain-types.js';
 import { canonicalJson } from '../../../proxy/common/canonical-json.js';
@@ -39,10 +41,11 @@ afterAll(async () => {
 });
 
 /** A copy of the gateway's directory, tampered with by `change`; then `sluice verify` on it. */
-async function verifyAfter(change?: (store: SqliteConnection) => Promise<void>, extra: string[] = []) {
+async function verifyAfter(change?: (store: SqliteConnection) => Promise<void>, extra: string[] = [], prepare?: (dataDir: string) => Promise<void>) {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-tamper-'));
   try {
     await cp(gateway.dir, dir, { recursive: true });
+    await prepare?.(join(dir, 'data'));
     if (change) {
       const store = await SqliteConnection.open(join(dir, 'data', 'audit.sqlite'), 'readwrite');
       try {
@@ -127,6 +130,42 @@ describe('sluice verify', () => {
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/checkpoint 1 signed ledger entry 6, but the ledger ends at 4: entries were removed/);
+  });
+
+  describe('after retention removed sessions', () => {
+    /** Retention as the gateway runs it: every session ended before now is removed, signed for. */
+    const pruneAll = async (dataDir: string) => {
+      const store = await openAuditStore({ dataDir, durability: 'strict' });
+      try {
+        expect(await store.prune(Date.now() + 1_000, await loadOrCreateSigningKey(dataDir))).toBe(3);
+        expect(await store.listSessions({})).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    };
+
+    it('still verifies: the ledger names them, the signed retention record vouches for them', async () => {
+      const result = await verifyAfter(undefined, [], pruneAll);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(/0 sessions, 0 events, 6 ledger entries, 1 checkpoints, 3 sessions removed by retention \(signed\)/);
+    });
+
+    it('finds the retention record deleted, or its list of sessions changed', async () => {
+      const deleted = await verifyAfter((store) => store.run('DELETE FROM prunes').then(() => undefined), [], pruneAll);
+      expect(deleted.code).toBe(1);
+      expect(deleted.stderr).toMatch(/missing from the store/);
+      const edited = await verifyAfter(
+        async (store) => {
+          const row = await store.get<{ sessions: string }>('SELECT sessions FROM prunes');
+          const sessionsList = JSON.parse(row!.sessions) as unknown[];
+          await store.run('UPDATE prunes SET sessions = ?', [JSON.stringify([...sessionsList, { id: 'forged', first: 'a'.repeat(64), last: 'b'.repeat(64) }])]);
+        },
+        [],
+        pruneAll,
+      );
+      expect(edited.code).toBe(1);
+      expect(edited.stderr).toMatch(/retention record 1 was changed after it was signed/);
+    });
   });
 
   it('refuses a checkpoint checked against another key', async () => {

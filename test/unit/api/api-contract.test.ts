@@ -257,3 +257,15 @@ describe('masking.preview', () => {
     expect(result.ok ? undefined : result.error.code).toBe('forbidden');
   });
 });
+
+describe('sessions.transcript', () => {
+  it("gives auditors a session's transcript frames, and answers an unknown id with not_found", async () => {
+    const { call } = setup();
+    expect(await call('sessions.transcript', { id: 'S1' }, auditor)).toEqual({
+      ok: true,
+      value: { session: SESSION, frames: [{ time: EVENT.time, seq: 1, kind: 'prompt', text: '-- session S1 · resource prod-db · unknown subject\n' }] },
+    });
+    expect(await call('sessions.transcript', { id: 'NOPE' }, auditor)).toMatchObject({ ok: false, error: { code: 'not_found', message: 'there is no session NOPE in the audit store' } });
+    expect(await call('sessions.transcript', { id: 'S1' }, outsider)).toMatchObject({ ok: false, error: { code: 'forbidden', message: expect.stringContaining('auditors role') } });
+  });
+});

@@ -36,7 +36,7 @@ describe('audit store migrations', () => {
     const db = await openWriterConnection(dir, 'batched');
     try {
       expect(await schemaVersion(db)).toBe(latestVersion(MIGRATIONS));
-      expect(await tables(db)).toEqual(['checkpoints', 'event_batches', 'ledger', 'sessions']);
+      expect(await tables(db)).toEqual(['checkpoints', 'event_batches', 'ledger', 'prunes', 'sessions']);
       expect((await db.get<{ journal_mode: string }>('PRAGMA journal_mode'))?.journal_mode).toBe('wal');
     } finally {
       await db.close();
@@ -49,7 +49,7 @@ describe('audit store migrations', () => {
 
   it('refuses a store from a newer build, saying which version the file has and which it knows', async () => {
     const dir = await fileAtVersion(999);
-    const message = /the audit store .*audit\.sqlite has schema version 999, but this build of Sluice knows versions up to 2: it was written by a newer Sluice/;
+    const message = /the audit store .*audit\.sqlite has schema version 999, but this build of Sluice knows versions up to 3: it was written by a newer Sluice/;
     await expect(openWriterConnection(dir, 'batched')).rejects.toThrow(message);
     await expect(openReaderConnection(auditFile(dir))).rejects.toThrow(message);
     // Refused before anything was changed.
@@ -60,27 +60,27 @@ describe('audit store migrations', () => {
 
   it('tells a reader to let the gateway upgrade an older store first', async () => {
     const dir = await fileAtVersion(0);
-    await expect(openReaderConnection(auditFile(dir))).rejects.toThrow(/has schema version 0, older than this build's 2; start `sluice serve` with this config once to upgrade it/);
+    await expect(openReaderConnection(auditFile(dir))).rejects.toThrow(/has schema version 0, older than this build's 3; start `sluice serve` with this config once to upgrade it/);
   });
 
   it('applies each migration in one transaction: a failing step leaves the previous version intact', async () => {
     const dir = await tempDir();
     const db = await SqliteConnection.open(join(dir, 'a.sqlite'), 'create');
     const broken: Migration = {
-      version: 3,
+      version: 4,
       name: 'broken',
       up: (conn) => conn.exec('CREATE TABLE half_done (a INTEGER); SELECT no_such_function();'),
     };
-    await expect(migrate(db, [...MIGRATIONS, broken])).rejects.toThrow(/could not be upgraded to version 3 \(broken\): .*no such function: no_such_function/);
-    expect(await schemaVersion(db)).toBe(2);
-    expect(await tables(db)).toEqual(['checkpoints', 'event_batches', 'ledger', 'sessions']);
+    await expect(migrate(db, [...MIGRATIONS, broken])).rejects.toThrow(/could not be upgraded to version 4 \(broken\): .*no such function: no_such_function/);
+    expect(await schemaVersion(db)).toBe(3);
+    expect(await tables(db)).toEqual(['checkpoints', 'event_batches', 'ledger', 'prunes', 'sessions']);
     await db.close();
   });
 
   it('lets two processes open a fresh store at once: each step is applied once', async () => {
     const dir = join(await tempDir(), 'data');
     const [a, b] = await Promise.all([openWriterConnection(dir, 'batched'), openWriterConnection(dir, 'batched')]);
-    expect([await schemaVersion(a), await schemaVersion(b)]).toEqual([2, 2]);
+    expect([await schemaVersion(a), await schemaVersion(b)]).toEqual([3, 3]);
     await Promise.all([a.close(), b.close()]);
   });
 
