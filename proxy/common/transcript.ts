@@ -4,6 +4,8 @@
 // is read defensively and nothing here throws on what it does not know. Everything printed
 // passes through `printable`, so a replayed statement cannot drive the auditor's terminal.
 
+import { printable } from './printable.js';
+
 export type TranscriptFrameKind = 'prompt' | 'statement' | 'decision' | 'approval' | 'result' | 'error' | 'notice' | 'end';
 
 /** One step of the replay: what appears on screen at once. */
@@ -247,18 +249,6 @@ function sampleOf(value: unknown): { columns: string[]; rows: (string | null)[][
   };
 }
 
-/**
- * Control characters (C0, DEL, C1) and the bidirectional overrides that reorder text on screen
- * become visible escapes (`\x1b`), except those in `keep`.
- */
-export function printable(text: string, keep = ''): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (char) => {
-    if (keep.includes(char)) return char;
-    const code = char.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
-  });
-}
 
 /** Characters on screen, counting code points (close enough: wide scripts are rare in samples). */
 function width(text: string): number {

@@ -50,7 +50,7 @@ export async function openWriterConnection(
   try {
     db.busyTimeout(BUSY_TIMEOUT_MS);
     refuseNewer(file, await schemaVersion(db).catch((error: unknown) => Promise.reject(describeOpenError(file, error))), migrations);
-    const mode = await db.get<{ journal_mode: string }>('PRAGMA journal_mode = WAL');
+    const mode = await switchToWal(db);
     if (mode?.journal_mode !== 'wal') {
       throw new Error(`the audit store ${file} cannot use write-ahead logging (journal mode ${mode?.journal_mode ?? 'unknown'}); put data_dir on a local disk`);
     }
@@ -63,6 +63,22 @@ export async function openWriterConnection(
   } catch (error) {
     await db.close().catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * `PRAGMA journal_mode = WAL`. Two processes creating a fresh store at once can both hold a read
+ * lock while each asks for the exclusive one the switch needs; SQLite then answers SQLITE_BUSY at
+ * once instead of waiting (waiting would deadlock), so the switch is tried again after a pause.
+ */
+async function switchToWal(db: SqliteConnection): Promise<{ journal_mode: string } | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.get<{ journal_mode: string }>('PRAGMA journal_mode = WAL');
+    } catch (error) {
+      if (attempt >= 20 || !String((error as Error).message).includes('SQLITE_BUSY')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
+    }
   }
 }
 

@@ -1,4 +1,7 @@
 import type { EventRecord, SessionRecord } from '../../audit/audit-types.js';
+import { printable } from '../../common/printable.js';
+
+export { printable };
 
 // Text rendering for `sluice sessions`. Everything printed passes through `printable`: query
 // text and application_name come from clients, and an escape sequence in them must not reach
@@ -37,7 +40,7 @@ export function sessionHeader(session: SessionRecord, now: number): string {
     ['session', session.id],
     ['resource', `${printable(session.resource)} (${session.protocol})`],
     ['subject', `${printable(identity.subject)} (${printable(identity.method)}, issuer ${printable(identity.issuer)})`],
-    ['groups', identity.groups.map(printable).join(', ') || '(none)'],
+    ['groups', identity.groups.map((group) => printable(group)).join(', ') || '(none)'],
     ['client', `${printable(session.clientAddress)}${session.application ? `, application ${printable(session.application)}` : ''}`],
     ['started', formatTimestamp(session.startedAt)],
     ['ended', session.endedAt === null ? '-' : formatTimestamp(session.endedAt)],
@@ -95,18 +98,6 @@ function renderQuery(p: Record<string, unknown>): string {
   return parts.join('  ');
 }
 
-/**
- * Control characters (C0, DEL, C1) and the bidirectional overrides that reorder text on screen
- * become visible escapes, so a recorded statement cannot move the cursor, retitle the terminal
- * or disguise itself when printed.
- */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (char) => {
-    const code = char.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
-  });
-}
 
 export function formatTimestamp(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`;
