@@ -1,5 +1,6 @@
 import type { ChainedEvent, ChainProblem, PrunedSession } from '../common/audit-chain-types.js';
-import { verifyLedger, verifySessionEvents } from '../common/chain-verify.js';
+import { eventHashInput } from '../common/chain-hash.js';
+import { verifyLedger, verifySessionEvents, type EventHasher } from '../common/chain-verify.js';
 import { verifyCheckpoint, verifyPrune, type Ed25519PublicJwk } from '../common/checkpoint-verify.js';
 import { sha256HexSync } from './event-chain.js';
 import type { AuditReader } from './audit-types.js';
@@ -40,7 +41,7 @@ export async function verifyStore(reader: AuditReader, publicJwk: Ed25519PublicJ
       prev_hash: event.prevHash,
       hash: event.hash,
     }));
-    const problem = await verifySessionEvents(session.id, chained);
+    const problem = await verifySessionEvents(session.id, chained, hashSync);
     if (problem) return { ok: false, problem };
     const last = chained.at(-1)?.hash;
     if (session.status !== 'open' && session.finalHash !== (last ?? null)) {
@@ -102,6 +103,9 @@ export async function verifyStore(reader: AuditReader, publicJwk: Ed25519PublicJ
     ...(newest ? { lastCheckpoint: { time: newest.time, ledgerN: newest.ledgerN } } : {}),
   };
 }
+
+/** node:crypto's digest, synchronous: the WebCrypto default costs a promise and a copy per event. */
+const hashSync: EventHasher = async (prevHash, event) => sha256HexSync(eventHashInput(prevHash, event));
 
 function short(hash: string | null): string {
   return hash === null ? 'nothing' : `${hash.slice(0, 12)}…`;

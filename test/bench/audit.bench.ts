@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { openAuditStore } from '../../proxy/audit/audit-store.js';
+import { openAuditReader, openAuditStore } from '../../proxy/audit/audit-store.js';
+import { loadOrCreateSigningKey } from '../../proxy/audit/signing-key.js';
+import { verifyStore } from '../../proxy/audit/verify-store.js';
 import type { AuditStore, SessionRecording, SessionStart } from '../../proxy/audit/audit-types.js';
 import { measure, type BenchResult } from './measure.js';
 
@@ -27,7 +29,7 @@ function queryPayload(n: number): Readonly<Record<string, unknown>> {
 export async function auditBenchmarks(): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-audit-bench-'));
   try {
-    return [await batchedInserts(join(dir, 'batched')), await strictSequential(join(dir, 'strict-1')), await strictConcurrent(join(dir, 'strict-8'))];
+    return [await batchedInserts(join(dir, 'batched')), await strictSequential(join(dir, 'strict-1')), await strictConcurrent(join(dir, 'strict-8')), await verifyMillion(join(dir, 'verify'))];
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -66,6 +68,31 @@ function batchedInserts(dataDir: string): Promise<BenchResult> {
     const { batches } = store.stats();
     return result(`audit batched: ${total / 1_000}k events, 8 sessions (${batches} commits)`, total / (elapsed / 1_000), calls);
   });
+}
+
+/** `sluice verify`'s work over 1M events in 100 sessions (each chain, the ledger, a checkpoint); one run, reported as events/s. */
+async function verifyMillion(dataDir: string): Promise<BenchResult> {
+  const total = Number(process.env.SLUICE_BENCH_VERIFY_EVENTS ?? 1_000_000);
+  const key = await loadOrCreateSigningKey(dataDir);
+  await withStore(dataDir, 'batched', async (store) => {
+    const sessions = Array.from({ length: 100 }, () => store.beginSession(START));
+    for (let sent = 0; sent < total; ) {
+      for (const end = Math.min(total, sent + 5_000); sent < end; sent++) void sessions[sent % sessions.length]!.event('query', queryPayload(sent));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const session of sessions) void session.end('closed', { statements: total / 100, errors: 0, rows: total / 100 });
+    await store.checkpoint(key);
+  });
+  const reader = await openAuditReader(dataDir);
+  try {
+    const start = performance.now();
+    const verified = await verifyStore(reader, key.publicJwk);
+    const seconds = (performance.now() - start) / 1_000;
+    if (!verified.ok) throw new Error(`the bench store does not verify: ${verified.problem.message}`);
+    return { name: `sluice verify: ${(verified.events / 1e6).toFixed(1)}M events, 100 sessions (${seconds.toFixed(1)} s)`, opsPerSecond: verified.events / seconds, p50Micros: 0, p99Micros: 0 };
+  } finally {
+    await reader.close();
+  }
 }
 
 /** One session awaiting each event's commit before the next (fsync per commit). */

@@ -61,4 +61,27 @@ describe('strict durability', () => {
     expect(verified.stdout).toMatch(/verified .*: 1 sessions, \d+ events, 2 ledger entries/);
     expect(verified.code).toBe(0);
   });
+
+  it('on SIGTERM ends live sessions, seals them and signs a checkpoint over them', async () => {
+    const gateway = await startServeProcess(config.configFile);
+    const client = new pg.Client({ host: gateway.host, port: gateway.port, user: 'ci', password: config.token, database: config.resource });
+    client.on('error', () => {});
+    await client.connect();
+    await client.query('SELECT 1 AS still_open');
+    expect(await gateway.stop('SIGTERM')).toBe(0);
+    await client.end().catch(() => undefined);
+    const verified = await runCli(['verify', '--config', config.configFile, '--json'], { env: {} });
+    const report = JSON.parse(verified.stdout) as { ok: boolean; sessions: number; ledger: number; lastCheckpoint?: { ledgerN: number } };
+    expect(report.ok).toBe(true);
+    // Both sessions (the one killed above, this one) are sealed, and the last checkpoint covers every entry.
+    expect(report.ledger).toBe(4);
+    expect(report.lastCheckpoint?.ledgerN).toBe(4);
+    const store = await openAuditStore({ dataDir: join(config.dir, 'data'), durability: 'strict' });
+    try {
+      const [latest] = await store.listSessions({ limit: 1 });
+      expect(latest!.status).toBe('closed');
+    } finally {
+      await store.close();
+    }
+  });
 });
