@@ -29,7 +29,8 @@ export async function exportBundle(reader: AuditReader, signer: BundleSigner, fi
   const events = new Map<string, EventRecord[]>();
   for (const record of chosen) events.set(record.id, await reader.listEvents(record.id));
   const chain = await reader.readChain();
-  const ledger = ledgerAsRead(chain.ledger, known);
+  const pruned = new Set(chain.prunes.flatMap((prune) => (JSON.parse(prune.sessions) as { id: string }[]).map((session) => session.id)));
+  const ledger = ledgerAsRead(chain.ledger, known, pruned);
   const inLedger = new Set(ledger.filter((entry) => entry.kind === 'start').map((entry) => entry.session_id));
   // Ledger order is start order: the order an auditor reads the sessions in.
   const startOrder = new Map(ledger.map((entry, index) => [`${entry.kind} ${entry.session_id}`, index]));
@@ -48,6 +49,8 @@ export async function exportBundle(reader: AuditReader, signer: BundleSigner, fi
   for (const entry of ledger) lines.push(JSON.stringify({ t: 'ledger', ...entry }));
   const checkpoints = chain.checkpoints.filter((checkpoint) => checkpoint.ledgerN <= ledger.length).map(checkpointLine);
   for (const checkpoint of checkpoints) lines.push(JSON.stringify({ t: 'checkpoint', ...checkpoint }));
+  // Retention records vouch for the sessions the ledger names that the store no longer holds.
+  for (const prune of chain.prunes) lines.push(JSON.stringify({ t: 'prune', n: prune.n, horizon: prune.horizon, sessions: prune.sessions, jws: prune.jws }));
 
   const body = lines.map((line) => `${line}\n`).join('');
   const head = chainHead(ledger);
@@ -57,9 +60,7 @@ export async function exportBundle(reader: AuditReader, signer: BundleSigner, fi
     created: Date.now(),
     gateway_key: publicKeyLine(signer.publicJwk),
     filter: definedOnly(filter),
-    // Sessions removed by retention are named in the ledger but gone from the store: a bundle
-    // of what is left cannot claim to hold every session the ledger names.
-    partial: Object.keys(definedOnly(filter)).length > 0 || chain.prunes.length > 0,
+    partial: Object.keys(definedOnly(filter)).length > 0,
     sessions: exported.map((record) => record.id),
     counts: { sessions: exported.length, events: eventCount, ledger: ledger.length, checkpoints: checkpoints.length },
     ledger_head: { n: head.ledger_n, hash: head.ledger_head },
@@ -77,8 +78,10 @@ function matches(record: SessionRecord, filter: BundleFilter): boolean {
 }
 
 /** The ledger up to its first entry the session read does not account for (see exportBundle). */
-function ledgerAsRead(ledger: ChainRecords['ledger'], known: ReadonlyMap<string, SessionRecord>): LedgerEntry[] {
+function ledgerAsRead(ledger: ChainRecords['ledger'], known: ReadonlyMap<string, SessionRecord>, pruned: ReadonlySet<string>): LedgerEntry[] {
   const cut = ledger.findIndex((entry) => {
+    // Removed by retention before the read: accounted for by its signed record.
+    if (pruned.has(entry.session_id)) return false;
     const record = known.get(entry.session_id);
     return entry.kind === 'start' ? record === undefined : record?.status === 'open';
   });

@@ -72,6 +72,16 @@ export interface BundleCheckpoint {
   readonly jws: string;
 }
 
+/** A retention record: the sessions retention removed (canonical JSON, as signed) and its JWS. */
+export interface BundlePrune {
+  readonly n: number;
+  /** ms since the epoch: sessions that ended before it were removed. */
+  readonly horizon: number;
+  /** canonical JSON of [{id, first, last}, …]: what the JWS's sessions_sha256 covers. */
+  readonly sessions: string;
+  readonly jws: string;
+}
+
 /** A bundle read but not verified: `manifest` is the first line's payload as written, unsigned. */
 export interface ParsedBundle {
   readonly manifestJws: string;
@@ -81,6 +91,7 @@ export interface ParsedBundle {
   readonly sessions: readonly BundleSession[];
   readonly ledger: readonly LedgerEntry[];
   readonly checkpoints: readonly BundleCheckpoint[];
+  readonly prunes: readonly BundlePrune[];
 }
 
 /** A bundle that cannot be read, with where: the manifest (line 1) or a body line. */
@@ -157,11 +168,12 @@ export function manifestFromPayload(bytes: Uint8Array): BundleManifest {
 }
 
 /** The body's records, in the order the format fixes: sessions each followed by its events, the ledger, the checkpoints. */
-export function parseBody(body: string): Pick<ParsedBundle, 'sessions' | 'ledger' | 'checkpoints'> {
+export function parseBody(body: string): Pick<ParsedBundle, 'sessions' | 'ledger' | 'checkpoints' | 'prunes'> {
   const sessions: { record: BundleSessionRecord; events: ChainedEvent[] }[] = [];
   const ledger: LedgerEntry[] = [];
   const checkpoints: BundleCheckpoint[] = [];
-  const SECTIONS = ['session', 'ledger', 'checkpoint'];
+  const prunes: BundlePrune[] = [];
+  const SECTIONS = ['session', 'ledger', 'checkpoint', 'prune'];
   let section = 0;
   const lines = body.split('\n');
   // The last line ends with a newline, leaving one empty string; any other empty line is wrong.
@@ -180,8 +192,8 @@ export function parseBody(body: string): Pick<ParsedBundle, 'sessions' | 'ledger
     if (!isRecord(value)) return fail('not a JSON object');
     const { t, ...fields } = value;
     const at = t === 'event' ? 0 : SECTIONS.indexOf(String(t));
-    if (at < 0) return fail(`unknown record type ${JSON.stringify(t)} (expected "session", "event", "ledger" or "checkpoint")`);
-    if (at < section) return fail(`a ${String(t)} record after the ${SECTIONS[section]} records: the format puts sessions and their events first, then the ledger, then checkpoints`);
+    if (at < 0) return fail(`unknown record type ${JSON.stringify(t)} (expected "session", "event", "ledger", "checkpoint" or "prune")`);
+    if (at < section) return fail(`a ${String(t)} record after the ${SECTIONS[section]} records: the format puts sessions and their events first, then the ledger, then checkpoints, then retention records`);
     section = at;
     if (t === 'session') {
       if (!isSessionRecord(fields)) return fail('a session record needs id, resource, protocol, identity, clientAddress, application, startedAt, endedAt, status, counters and final_hash');
@@ -194,12 +206,17 @@ export function parseBody(body: string): Pick<ParsedBundle, 'sessions' | 'ledger
     } else if (t === 'ledger') {
       if (!isLedgerEntry(fields)) return fail('a ledger record needs n, kind, session_id, hash, time, prev and entry_hash');
       ledger.push(fields);
-    } else {
+    } else if (t === 'checkpoint') {
       if (!isCheckpoint(fields)) return fail('a checkpoint record needs n, time, ledger_n, ledger_head, kid and jws');
       checkpoints.push(fields);
+    } else {
+      if (!(typeof fields.n === 'number' && typeof fields.horizon === 'number' && typeof fields.sessions === 'string' && typeof fields.jws === 'string')) {
+        return fail('a prune record needs n, horizon, sessions (JSON text) and jws');
+      }
+      prunes.push(fields as unknown as BundlePrune);
     }
   });
-  return { sessions, ledger, checkpoints };
+  return { sessions, ledger, checkpoints, prunes };
 }
 
 function isSessionRecord(v: Record<string, unknown>): v is Record<string, unknown> & BundleSessionRecord {

@@ -3,7 +3,7 @@ import { GENESIS_HASH, type ChainProblem, type LedgerEntry } from './audit-chain
 import { BundleFormatError, manifestFromPayload, parseBody, readManifestUnverified, splitBundle, type BundleCheckpoint, type BundleManifest, type BundleSession } from './bundle-format.js';
 import { sha256Hex } from './chain-hash.js';
 import { chainHead, verifyLedger, verifySessionEvents, type StoredSessionEnds } from './chain-verify.js';
-import { keyIdOf, parsePublicKey, publicKeyLine, verifyCheckpoint, type Ed25519PublicJwk } from './checkpoint-verify.js';
+import { keyIdOf, parsePublicKey, publicKeyLine, verifyCheckpoint, verifyPrune, type Ed25519PublicJwk } from './checkpoint-verify.js';
 
 // Checking an exported bundle offline, with nothing but its text and (ideally) the gateway's
 // public key: `sluice verify FILE.sluice` and the renderer run the same code. No Node APIs.
@@ -63,7 +63,7 @@ async function check(text: string, trustedKey: Ed25519PublicJwk | undefined): Pr
   const { manifest, key } = await verifyManifest(manifestJws, trustedKey);
   if ((await sha256Hex(body)) !== manifest.body_sha256) fail('body', 'the bundle was changed after it was signed: its body does not match the manifest');
   // A body that hashes right was written as signed: a record it cannot read is the writer's fault.
-  const { sessions, ledger, checkpoints } = parseBody(body);
+  const { sessions, ledger, checkpoints, prunes } = parseBody(body);
 
   const present = sessions.map((session) => session.record.id);
   for (const id of manifest.sessions) {
@@ -91,6 +91,26 @@ async function check(text: string, trustedKey: Ed25519PublicJwk | undefined): Pr
     }
     if (!ended && record.final_hash !== null) fail('session', `session ${record.id} is open but carries a final_hash: its record was changed`, { session_id: record.id });
     ends.set(record.id, { first: chained[0]?.hash, last: last ?? undefined, ended });
+  }
+
+  // Sessions retention removed, vouched for by a signed record, count as present for the ledger.
+  for (const prune of prunes) {
+    let claims;
+    try {
+      claims = await verifyPrune(prune.jws, key);
+    } catch (error) {
+      return fail('ledger', `retention record ${prune.n}: ${(error as Error).message}`);
+    }
+    let removed: { id: string; first: string; last: string }[];
+    try {
+      removed = JSON.parse(prune.sessions) as typeof removed;
+    } catch {
+      removed = [];
+    }
+    if ((await sha256Hex(prune.sessions)) !== claims.sessions_sha256 || removed.length !== claims.count) {
+      fail('ledger', `retention record ${prune.n} was changed after it was signed: its list of removed sessions does not match its signature`);
+    }
+    for (const session of removed) if (!ends.has(session.id)) ends.set(session.id, { first: session.first, last: session.last, ended: true });
   }
 
   const ledgerProblem = await verifyLedger(ledger, ends, { partial: manifest.partial, holder: 'bundle' });

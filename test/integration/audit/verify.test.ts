@@ -150,6 +150,27 @@ describe('sluice verify', () => {
       expect(result.stdout).toMatch(/0 sessions, 0 events, 6 ledger entries, 1 checkpoints, 3 sessions removed by retention \(signed\)/);
     });
 
+    it('exports a whole bundle that carries the retention record and verifies offline', async () => {
+      let report: { code: number; stdout: string; stderr: string } | undefined;
+      await verifyAfter(undefined, [], async (dataDir) => {
+        await pruneAll(dataDir);
+        // A session recorded after the pruning: the bundle holds it, the ledger names all four.
+        const store = await openAuditStore({ dataDir, durability: 'strict' });
+        const recording = store.beginSession({ resource: 'testdb', protocol: 'postgres', identity: { subject: 'ci-job', issuer: 'sluice:token', method: 'token', groups: ['ci'] }, clientAddress: '127.0.0.1:1', application: null });
+        await recording.event('query', { text: 'SELECT 1' });
+        await recording.end('closed', { statements: 1, errors: 0, rows: 1 });
+        await store.close();
+        const config = join(dataDir, '..', 'sluice.yaml');
+        const file = join(dataDir, '..', 'after-retention.sluice');
+        const exported = await runCli(['export', '--config', config, '-o', file], { env: {} });
+        expect(exported.stderr).toBe('');
+        const line = (await runCli(['key', 'show', '--config', config], { env: {} })).stdout.split('\n')[0]!;
+        report = await runCli(['verify', file, '--key', line, '--json'], { env: {} });
+      });
+      expect(report!.stderr).toBe('');
+      expect(JSON.parse(report!.stdout)).toMatchObject({ ok: true, manifest: { partial: false, counts: { sessions: 1, ledger: 8 } } });
+    });
+
     it('finds the retention record deleted, or its list of sessions changed', async () => {
       const deleted = await verifyAfter((store) => store.run('DELETE FROM prunes').then(() => undefined), [], pruneAll);
       expect(deleted.code).toBe(1);
