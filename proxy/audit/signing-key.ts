@@ -1,7 +1,8 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CompactSign } from 'jose';
+import { createKeyFileOnce } from '../config/key-file.js';
 import type { CheckpointClaims, PruneClaims } from '../common/audit-chain-types.js';
 import { CHECKPOINT_TYP, keyIdOf, PRUNE_TYP, type Ed25519PublicJwk } from '../common/checkpoint-verify.js';
 
@@ -38,23 +39,8 @@ export async function loadOrCreateSigningKey(dataDir: string): Promise<SigningKe
   const path = join(dataDir, SIGNING_KEY_FILE);
   const existing = await readPrivateKey(path);
   if (existing) return signingKey(existing);
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const temp = join(dataDir, `.${SIGNING_KEY_FILE}.${process.pid}.${randomBytes(6).toString('hex')}`);
   const { privateKey } = generateKeyPairSync('ed25519');
-  const file = await open(temp, 'wx', 0o600);
-  try {
-    await file.writeFile(privateKey.export({ format: 'pem', type: 'pkcs8' }));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    await link(temp, path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    await unlink(temp);
-  }
+  await createKeyFileOnce(dataDir, SIGNING_KEY_FILE, privateKey.export({ format: 'pem', type: 'pkcs8' }));
   // Read back rather than use `privateKey`: when another process won the race, its key is the one.
   const key = await readPrivateKey(path);
   if (!key) throw new Error(`signing key ${path} disappeared while it was being created; start again`);

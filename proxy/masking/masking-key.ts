@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createKeyFileOnce } from '../config/key-file.js';
 
 // The key behind the hash and fake strategies. It stays on the gateway's host (never in config
 // or the audit), so masked values cannot be reversed by hashing guesses elsewhere, and it stays
@@ -18,22 +19,7 @@ export async function loadOrCreateMaskingKey(dataDir: string): Promise<Buffer> {
   const path = join(dataDir, MASKING_KEY_FILE);
   const existing = await readKey(path);
   if (existing) return existing;
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const temp = join(dataDir, `.${MASKING_KEY_FILE}.${process.pid}.${randomBytes(6).toString('hex')}`);
-  const file = await open(temp, 'wx', 0o600);
-  try {
-    await file.writeFile(randomBytes(KEY_BYTES));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    await link(temp, path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    await unlink(temp);
-  }
+  await createKeyFileOnce(dataDir, MASKING_KEY_FILE, randomBytes(KEY_BYTES));
   const key = await readKey(path);
   if (!key) throw new Error(`masking key ${path} disappeared while it was being created; start again`);
   return key;
