@@ -9,7 +9,7 @@ import type { ApiResult } from '../api/api-result.js';
 import { isLoopbackHost } from '../common/urls.js';
 import { stringOption, type CommandOptions, type ParsedArgs } from './command.js';
 import { loadConfigOrReport } from './config-file.js';
-import { printable } from './commands/sessions-format.js';
+import { printable } from '../common/printable.js';
 import { UsageError, type CliIo } from './io.js';
 
 // How CLI verbs (approvals, approve, deny) reach a running gateway's engine API: where it is,

@@ -2,8 +2,8 @@ import { compactVerify, decodeProtectedHeader, errors, importJWK } from 'jose';
 import { GENESIS_HASH, type ChainProblem, type LedgerEntry } from './audit-chain-types.js';
 import { BundleFormatError, manifestFromPayload, parseBody, readManifestUnverified, splitBundle, type BundleCheckpoint, type BundleManifest, type BundleSession } from './bundle-format.js';
 import { sha256Hex } from './chain-hash.js';
-import { chainHead, verifyLedger, verifySessionEvents, type StoredSessionEnds } from './chain-verify.js';
-import { keyIdOf, parsePublicKey, publicKeyLine, verifyCheckpoint, verifyPrune, type Ed25519PublicJwk } from './checkpoint-verify.js';
+import { chainHead, checkpointProblem, prunedSessions, shortHash, verifyLedger, verifySessionEvents, type StoredSessionEnds } from './chain-verify.js';
+import { keyIdOf, parsePublicKey, publicKeyLine, type Ed25519PublicJwk } from './checkpoint-verify.js';
 
 // Checking an exported bundle offline, with nothing but its text and (ideally) the gateway's
 // public key: `sluice verify FILE.sluice` and the renderer run the same code. No Node APIs.
@@ -87,7 +87,7 @@ async function check(text: string, trustedKey: Ed25519PublicJwk | undefined): Pr
     const last = chained.at(-1)?.hash ?? null;
     const ended = record.status !== 'open';
     if (ended && record.final_hash !== last) {
-      fail('session', `session ${record.id} is sealed with ${short(record.final_hash)}, but its last event hashes to ${short(last)}: events were added or removed after it ended`, { session_id: record.id });
+      fail('session', `session ${record.id} is sealed with ${shortHash(record.final_hash)}, but its last event hashes to ${shortHash(last)}: events were added or removed after it ended`, { session_id: record.id });
     }
     if (!ended && record.final_hash !== null) fail('session', `session ${record.id} is open but carries a final_hash: its record was changed`, { session_id: record.id });
     ends.set(record.id, { first: chained[0]?.hash, last: last ?? undefined, ended });
@@ -95,20 +95,11 @@ async function check(text: string, trustedKey: Ed25519PublicJwk | undefined): Pr
 
   // Sessions retention removed, vouched for by a signed record, count as present for the ledger.
   for (const prune of prunes) {
-    let claims;
+    let removed;
     try {
-      claims = await verifyPrune(prune.jws, key);
+      removed = await prunedSessions(prune, key);
     } catch (error) {
-      return fail('ledger', `retention record ${prune.n}: ${(error as Error).message}`);
-    }
-    let removed: { id: string; first: string; last: string }[];
-    try {
-      removed = JSON.parse(prune.sessions) as typeof removed;
-    } catch {
-      removed = [];
-    }
-    if ((await sha256Hex(prune.sessions)) !== claims.sessions_sha256 || removed.length !== claims.count) {
-      fail('ledger', `retention record ${prune.n} was changed after it was signed: its list of removed sessions does not match its signature`);
+      return fail('ledger', (error as Error).message);
     }
     for (const session of removed) if (!ends.has(session.id)) ends.set(session.id, { first: session.first, last: session.last, ended: true });
   }
@@ -117,7 +108,7 @@ async function check(text: string, trustedKey: Ed25519PublicJwk | undefined): Pr
   if (ledgerProblem) fail('ledger', ledgerProblem.message, ledgerProblem);
   const head = chainHead(ledger);
   if (head.ledger_n !== manifest.ledger_head.n || head.ledger_head !== manifest.ledger_head.hash) {
-    fail('ledger', `the ledger ends at entry ${head.ledger_n} (${short(head.ledger_n === 0 ? GENESIS_HASH : head.ledger_head)}), but the manifest signed entry ${manifest.ledger_head.n} (${short(manifest.ledger_head.hash)}) as its head`, { ledger_n: head.ledger_n });
+    fail('ledger', `the ledger ends at entry ${head.ledger_n} (${shortHash(head.ledger_n === 0 ? GENESIS_HASH : head.ledger_head)}), but the manifest signed entry ${manifest.ledger_head.n} (${shortHash(manifest.ledger_head.hash)}) as its head`, { ledger_n: head.ledger_n });
   }
 
   for (const checkpoint of checkpoints) await verifyBundleCheckpoint(checkpoint, ledger, key);
@@ -156,31 +147,12 @@ async function verifyManifest(jws: string, trustedKey: Ed25519PublicJwk | undefi
 }
 
 async function verifyBundleCheckpoint(checkpoint: BundleCheckpoint, ledger: readonly LedgerEntry[], key: Ed25519PublicJwk): Promise<void> {
-  let claims;
-  try {
-    claims = await verifyCheckpoint(checkpoint.jws, key);
-  } catch (error) {
-    return fail('checkpoint', `checkpoint ${checkpoint.n}: ${(error as Error).message}`, { ledger_n: checkpoint.ledger_n });
-  }
-  // The record's own fields are unsigned copies for reading; they must say what the JWS says.
-  if (claims.ledger_n !== checkpoint.ledger_n || claims.ledger_head !== checkpoint.ledger_head || claims.kid !== checkpoint.kid || claims.time !== checkpoint.time) {
-    fail('checkpoint', `checkpoint ${checkpoint.n}: its record does not match what its signature covers (ledger entry ${claims.ledger_n}, ${short(claims.ledger_head)})`, { ledger_n: claims.ledger_n });
-  }
-  if (claims.ledger_n > ledger.length) {
-    fail('checkpoint', `checkpoint ${checkpoint.n} signed ledger entry ${claims.ledger_n}, but the bundle's ledger ends at ${ledger.length}: entries were removed`, { ledger_n: claims.ledger_n });
-  }
-  const entry = ledger[claims.ledger_n - 1];
-  if (claims.ledger_n > 0 && entry?.entry_hash !== claims.ledger_head) {
-    fail('checkpoint', `checkpoint ${checkpoint.n} signed ledger entry ${claims.ledger_n} as ${short(claims.ledger_head)}, but it now hashes to ${short(entry?.entry_hash ?? null)}: the ledger was rewritten`, { ledger_n: claims.ledger_n });
-  }
+  const problem = await checkpointProblem(checkpoint, ledger, key, "the bundle's ledger");
+  if (problem) fail('checkpoint', problem.message, problem);
 }
 
 /** "event 4 was changed" read alone must say which session: "event 4 of session X was changed". */
 function ofSession(message: string, sessionId: string): string {
   const named = message.replace(/^(events?) (\d+(?: to \d+)?)/, `$1 $2 of session ${sessionId}`);
   return named === message ? `session ${sessionId}: ${message}` : named;
-}
-
-function short(hash: string | null): string {
-  return hash === null ? 'nothing' : `${hash.slice(0, 12)}…`;
 }

@@ -1,5 +1,6 @@
-import { GENESIS_HASH, type ChainedEvent, type ChainProblem, type CheckpointClaims, type LedgerEntry } from './audit-chain-types.js';
-import { eventHash, ledgerEntryHash } from './chain-hash.js';
+import { GENESIS_HASH, type ChainedEvent, type ChainProblem, type CheckpointClaims, type LedgerEntry, type PrunedSession } from './audit-chain-types.js';
+import { eventHash, ledgerEntryHash, sha256Hex } from './chain-hash.js';
+import { verifyCheckpoint, verifyPrune, type Ed25519PublicJwk } from './checkpoint-verify.js';
 
 // Checking the audit chains as read back from a store or a bundle: `sluice verify` and the
 // renderer use the same code. Each check names the first thing wrong and where, in words an
@@ -166,4 +167,77 @@ type Settled = string | Error;
 /** A hash, or why there is none: stored data that JSON cannot hold must not end the check with a throw. */
 function settle(hash: Promise<string>): Promise<Settled> {
   return hash.catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+}
+
+/** A checkpoint as a store row or a bundle line holds it: the JWS, and unsigned copies of its claims. */
+export interface StoredCheckpoint {
+  readonly n: number;
+  readonly jws: string;
+  readonly time: number;
+  readonly kid: string;
+  readonly ledger_n: number;
+  readonly ledger_head: string;
+}
+
+/**
+ * The first thing wrong with a checkpoint: its signature, its unsigned copies of the claims, or
+ * the ledger entry it signed (gone, or hashing differently now). `ledgerName` says whose ledger
+ * in messages ("the ledger", "the bundle's ledger").
+ */
+export async function checkpointProblem(checkpoint: StoredCheckpoint, ledger: readonly LedgerEntry[], key: Ed25519PublicJwk, ledgerName = 'the ledger'): Promise<ChainProblem | undefined> {
+  let claims;
+  try {
+    claims = await verifyCheckpoint(checkpoint.jws, key);
+  } catch (error) {
+    return { ledger_n: checkpoint.ledger_n, message: `checkpoint ${checkpoint.n}: ${(error as Error).message}` };
+  }
+  const at = { ledger_n: claims.ledger_n };
+  // The record's own fields are copies for reading; they must say what the JWS says.
+  if (claims.ledger_n !== checkpoint.ledger_n || claims.ledger_head !== checkpoint.ledger_head || claims.kid !== checkpoint.kid || claims.time !== checkpoint.time) {
+    return { ...at, message: `checkpoint ${checkpoint.n}: its record does not match what its signature covers (ledger entry ${claims.ledger_n}, ${shortHash(claims.ledger_head)})` };
+  }
+  if (claims.ledger_n > ledger.length) {
+    return { ...at, message: `checkpoint ${checkpoint.n} signed ledger entry ${claims.ledger_n}, but ${ledgerName} ends at ${ledger.length}: entries were removed` };
+  }
+  const entry = ledger[claims.ledger_n - 1];
+  if (claims.ledger_n > 0 && entry?.entry_hash !== claims.ledger_head) {
+    return { ...at, message: `checkpoint ${checkpoint.n} signed ledger entry ${claims.ledger_n} as ${shortHash(claims.ledger_head)}, but it now hashes to ${shortHash(entry?.entry_hash ?? null)}: the ledger was rewritten` };
+  }
+  return undefined;
+}
+
+/** A retention record as stored: the canonical JSON of the removed sessions, and its JWS. */
+export interface StoredPrune {
+  readonly n: number;
+  readonly sessions: string;
+  readonly jws: string;
+}
+
+/**
+ * The sessions a retention record vouches for, once its signature verifies and its session list
+ * hashes to what it signed; an Error saying which record and what is wrong otherwise.
+ */
+export async function prunedSessions(record: StoredPrune, key: Ed25519PublicJwk): Promise<PrunedSession[]> {
+  let claims;
+  try {
+    claims = await verifyPrune(record.jws, key);
+  } catch (error) {
+    throw new Error(`retention record ${record.n}: ${(error as Error).message}`, { cause: error });
+  }
+  let sessions: PrunedSession[] | undefined;
+  try {
+    const parsed: unknown = JSON.parse(record.sessions);
+    if (Array.isArray(parsed)) sessions = parsed as PrunedSession[];
+  } catch {
+    sessions = undefined;
+  }
+  if (!sessions || (await sha256Hex(record.sessions)) !== claims.sessions_sha256 || sessions.length !== claims.count) {
+    throw new Error(`retention record ${record.n} was changed after it was signed: its list of removed sessions does not match its signature`);
+  }
+  return sessions;
+}
+
+/** The first 12 hex characters of a hash, for messages. */
+export function shortHash(hash: string | null): string {
+  return hash === null ? 'nothing' : `${hash.slice(0, 12)}…`;
 }

@@ -42,14 +42,14 @@ export function maskingPreviewService(deps: PreviewDependencies): (request: Mask
       throw new ApiFailure('forbidden', `policy does not let you run this query: ${denialMessage(explanation.decision)}`);
     }
     // A newline after the caller's text, so a trailing `--` comment cannot swallow the FETCH.
-    const connection = new CatalogConnection(target);
+    const connection = new CatalogConnection(target, { purpose: 'preview query' });
     let answer: Awaited<ReturnType<CatalogConnection['result']>>;
     try {
       // The side connection reads the catalog with search_path = pg_catalog; the caller's SQL gets the default back.
       answer = await connection.result(`BEGIN READ ONLY; SET LOCAL search_path TO DEFAULT; DECLARE sluice_preview NO SCROLL CURSOR FOR ${only.class.text}
 ; FETCH ${query.limit ?? 20} FROM sluice_preview; ROLLBACK`);
     } catch (error) {
-      throw new ApiFailure('invalid_input', (error as Error).message.replace(/^the catalog lookup for resource "[^"]*" failed: /, 'the preview query failed: '));
+      throw new ApiFailure('invalid_input', (error as Error).message);
     } finally {
       await connection.close();
     }

@@ -21,6 +21,8 @@ export interface CatalogConnectionOptions {
   readonly statementTimeoutMs?: number;
   /** How long a query may go unanswered before the connection is dropped; default 15,000 ms. */
   readonly answerTimeoutMs?: number;
+  /** What the connection is for, in error messages; default "catalog lookup". */
+  readonly purpose?: string;
 }
 
 /** A catalog query failed. The message is safe to show a client: it never holds credentials. */
@@ -79,6 +81,7 @@ export class CatalogConnection {
   #closed = false;
   readonly #statementTimeoutMs: number;
   readonly #answerTimeoutMs: number;
+  readonly #purpose: string;
 
   constructor(
     private readonly target: UpstreamTarget,
@@ -86,6 +89,7 @@ export class CatalogConnection {
   ) {
     this.#statementTimeoutMs = Math.max(1, Math.trunc(options.statementTimeoutMs ?? 5_000));
     this.#answerTimeoutMs = options.answerTimeoutMs ?? 15_000;
+    this.#purpose = options.purpose ?? 'catalog lookup';
   }
 
   /** Runs `sql` (one or more statements); the DataRows of every result, as text cells (null for NULL). */
@@ -213,6 +217,6 @@ export class CatalogConnection {
   #failure(reason: string): CatalogLookupError {
     const password = this.target.password;
     const safe = password?.occursIn(reason) ? reason.replaceAll(password.reveal(), '[secret]') : reason;
-    return new CatalogLookupError(`the catalog lookup for resource "${this.target.resource}" failed: ${safe}`);
+    return new CatalogLookupError(`the ${this.#purpose} for resource "${this.target.resource}" failed: ${safe}`);
   }
 }

@@ -60,7 +60,7 @@ export class ResultMasker {
 
   /** A RowDescription: its plan is made now, or after the catalog is read (the relay waits for the promise). */
   describe(fields: readonly ResultField[]): Promise<void> | undefined {
-    if (this.profile.empty || this.#plans.has(fields)) return undefined;
+    if (this.profile.empty) return undefined;
     const encoding = this.parameters.get('client_encoding')?.toUpperCase();
     if (encoding !== undefined && encoding !== 'UTF8' && encoding !== 'SQL_ASCII') {
       // Masking reads and rewrites text as UTF-8; in another encoding it could miss or corrupt values.

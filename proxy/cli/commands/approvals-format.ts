@@ -1,5 +1,6 @@
 import type { Approval } from '../../api/api-contract.js';
-import { formatDuration, formatTimestamp, printable } from './sessions-format.js';
+import { printable } from '../../common/printable.js';
+import { formatDuration, formatTimestamp } from './sessions-format.js';
 
 // Text rendering for `sluice approvals`, `approve` and `deny`. Statements and subjects come from
 // callers, so everything passes through `printable` before it reaches a terminal.

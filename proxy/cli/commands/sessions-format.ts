@@ -1,8 +1,6 @@
 import type { EventRecord, SessionRecord } from '../../audit/audit-types.js';
 import { printable } from '../../common/printable.js';
 
-export { printable };
-
 // Text rendering for `sluice sessions`. Everything printed passes through `printable`: query
 // text and application_name come from clients, and an escape sequence in them must not reach
 // an auditor's terminal as one.

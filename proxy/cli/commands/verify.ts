@@ -30,17 +30,14 @@ export const verifyCommand: Command = {
   maxPositionals: 1,
   run: async (args, io) => {
     const bundle = args.positionals[0];
-    if (bundle !== undefined) {
-      if (stringOption(args, 'config') !== undefined) throw new UsageError('sluice verify: --config is for the live store; a bundle is checked on its own', 'drop --config');
-      const given = stringOption(args, 'key');
-      const key = given === undefined ? undefined : await trustedKey(given, io);
-      if (given !== undefined && !key) return EXIT_FAILED;
-      return verifyBundleFile(resolve(io.cwd, bundle), key, args.values.json === true, io);
+    if (bundle !== undefined && stringOption(args, 'config') !== undefined) {
+      throw new UsageError('sluice verify: --config is for the live store; a bundle is checked on its own', 'drop --config');
     }
+    const given = stringOption(args, 'key');
+    const key = given === undefined ? undefined : await trustedKey(given, io);
+    if (given !== undefined && !key) return EXIT_FAILED;
+    if (bundle !== undefined) return verifyBundleFile(resolve(io.cwd, bundle), key, args.values.json === true, io);
     return withReader(args, io, async (reader, dataDir) => {
-      const given = typeof args.values.key === 'string' ? args.values.key : undefined;
-      const key = given === undefined ? undefined : await trustedKey(given, io);
-      if (given !== undefined && !key) return EXIT_FAILED;
       const jwk: Ed25519PublicJwk = key ?? (await readPublicKey(dataDir)).publicJwk;
       const result = await verifyStore(reader, jwk);
       if (args.values.json === true) {
