@@ -10,6 +10,8 @@ export type EventKind =
   | 'query'
   | 'decision'
   | 'approval'
+  /** A result limit (limits.*) reached: the result stopped, held for approval, approved or denied. */
+  | 'limit'
   | 'result'
   | 'error'
   | 'notice'

@@ -190,6 +190,8 @@ const resource = z.discriminatedUnion('type', [postgresResource, httpResource, e
 /** The longest `session_grant`: an approval that outlives a working day should be a rule. */
 export const MAX_SESSION_GRANT_MS = 86_400_000;
 
+const relationGlob = text('a relation').regex(/^[^.\s]+\.[^.\s]+$/, 'must be schema-qualified (schema.table; `*` globs like public.* or *.users)');
+
 const policyRule = z.strictObject({
   name: name.refine(
     (rule) => !RESERVED_RULE_NAMES.includes(rule),
@@ -205,7 +207,7 @@ const policyRule = z.strictObject({
         .optional(),
       resources: z.array(nonEmptyText('a resource name')).optional(),
       kinds: z.array(z.enum(STATEMENT_KINDS, { error: (issue) => `unknown kind "${String(issue.input)}"; known kinds: ${STATEMENT_KINDS.join(', ')}` })).optional(),
-      relations: z.array(text('a relation').regex(/^[^.\s]+\.[^.\s]+$/, 'must be schema-qualified (schema.table; `*` globs like public.* or *.users)')).optional(),
+      relations: z.array(relationGlob).optional(),
       flags: z.array(z.enum(STATEMENT_FLAGS, { error: (issue) => `unknown flag "${String(issue.input)}"; known flags: ${STATEMENT_FLAGS.join(', ')}` })).optional(),
     })
     .default({}),
@@ -226,10 +228,30 @@ const sql = z.strictObject({
   dangerous_functions: z.array(dangerousFunction).default([...DEFAULT_DANGEROUS_FUNCTIONS]),
 });
 
+/** The limits themselves: the top level of `limits` (everyone) and each scoped rule. */
+const limitValues = {
+  rows_per_statement: z.number().int().positive('must be a positive number of rows').optional(),
+  bytes_per_statement: size.refine((bytes) => bytes > 0, 'must be more than 0').optional(),
+  bytes_per_session: size.refine((bytes) => bytes > 0, 'must be more than 0').optional(),
+  statements_per_minute: z.number().int().positive('must be a positive number of statements').optional(),
+  /** Past a limit: stop the result with an error (deny), or hold it until approvers let it go on (approve). */
+  on_exceed: z.enum(['deny', 'approve'], { error: 'must be deny or approve' }).optional(),
+};
+
+const limitRule = z
+  .strictObject({ name, ...limitValues, groups: groupList.optional(), except_groups: groupList.optional() })
+  .superRefine((rule, ctx) => {
+    if (rule.groups === undefined && rule.except_groups === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'needs `groups` or `except_groups` to say whom it limits (limits for everyone go at the top of `limits`)' });
+    }
+  });
+
 const limits = z.strictObject({
-  rows_per_statement: z.number().int().positive().optional(),
-  bytes_per_session: size.optional(),
-  on_exceed: z.enum(['deny', 'approve'], { error: 'must be deny or approve' }).default('deny'),
+  ...limitValues,
+  /** A SELECT without WHERE or LIMIT on one of these raises the `full_scan` flag policy can match. */
+  full_scan_tables: z.array(relationGlob).default([]),
+  /** Limits for some callers: a rule that applies beats the top level, and the tightest applying rule wins. */
+  rules: z.array(limitRule).default([]),
 });
 
 const detectorName = z.enum(DETECTOR_NAMES, { error: (issue) => `unknown detector "${String(issue.input)}"; built-in detectors: ${DETECTOR_NAMES.join(', ')}` });
@@ -257,6 +279,13 @@ const maskingRule = z
     keep_last: z.number().int().min(0, 'must be 0 or more').max(32, 'must be at most 32').optional(),
     groups: groupList.optional(),
     except_groups: groupList.optional(),
+    /**
+     * A statement that computes something from a masked column (lower(ssn), to_jsonb(u), UNION,
+     * CREATE TABLE AS, ...): the value arrives without its source column, so the rule cannot
+     * mask it. deny refuses the statement, approve holds it for approvers, detectors lets it
+     * through with only content detectors between the value and the caller.
+     */
+    derived: z.enum(['deny', 'approve', 'detectors'], { error: 'must be deny, approve or detectors' }).optional(),
   })
   .superRefine((rule, ctx) => {
     const content = rule.detect !== undefined || rule.pattern !== undefined;
@@ -265,6 +294,9 @@ const maskingRule = z
     }
     if (content && rule.columns !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['columns'], message: 'a rule masks either source columns (`columns`) or content anywhere (`detect` / `pattern`), not both; write two rules' });
+    }
+    if (rule.derived !== undefined && rule.columns === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['derived'], message: 'only applies to column rules (`columns`): content rules see every value anyway' });
     }
     if (rule.replacement !== undefined && rule.strategy !== 'redact') {
       ctx.addIssue({ code: 'custom', path: ['replacement'], message: 'only applies to strategy redact' });
@@ -326,7 +358,7 @@ export const configSchema = z
     resources: z.array(resource).default([]),
     policy: z.array(policyRule).default([]),
     sql: sql.default({ dangerous_functions: [...DEFAULT_DANGEROUS_FUNCTIONS] }),
-    limits: limits.default({ on_exceed: 'deny' }),
+    limits: limits.default({ full_scan_tables: [], rules: [] }),
     masking: maskingRulesSchema.default([]),
     approvals: approvals.default({ timeout: 600_000, quorum: 1, self_approval: false }),
     audit: audit.default({ store: 'sqlite', durability: 'batched', retention: 90 * 86_400_000, result_sample: { rows: 3, bytes: 2_048 }, checkpoint_interval: 300_000 }),
@@ -350,6 +382,7 @@ export function crossReferenceProblems(tree: unknown): { path: (string | number)
   unique(resources, ['resources'], 'resource');
   unique(namedItems(root.policy), ['policy'], 'policy rule');
   unique(namedItems(root.masking), ['masking'], 'masking rule');
+  unique(namedItems(asRecord(root.limits).rules), ['limits', 'rules'], 'limit rule');
   unique(tokens, ['identity', 'tokens'], 'token');
   duplicates(asArray(identitySection.oidc).map((issuer) => asRecord(issuer).issuer)).forEach((index) =>
     problems.push({ path: ['identity', 'oidc', index, 'issuer'], message: 'issuer listed twice' }),
@@ -376,6 +409,8 @@ export type OidcIssuerConfig = Config['identity']['oidc'][number];
 export type StaticTokenConfig = Config['identity']['tokens'][number];
 export type PolicyRuleConfig = Config['policy'][number];
 export type MaskingRuleConfig = Config['masking'][number];
+export type LimitsConfig = Config['limits'];
+export type LimitRuleConfig = LimitsConfig['rules'][number];
 
 function httpUrlAnyHost() {
   return text('an http(s):// URL').superRefine((input, ctx) => {

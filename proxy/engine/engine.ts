@@ -57,7 +57,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   }
   // The parser is WASM: compiled once, before any session needs it.
   await loadSqlParser();
-  const classifier = new SqlClassifier({ dangerousFunctions: config.sql.dangerous_functions });
+  const classifier = new SqlClassifier({ dangerousFunctions: config.sql.dangerous_functions, fullScanTables: config.limits.full_scan_tables });
   const policy = new PolicyEngine(config);
   const events = new EngineEvents();
   await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
@@ -132,6 +132,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         gatekeeping: { classifier, policy },
         approvals,
         masking,
+        limits: config.limits,
         cancels: new CancelRegistry(),
         log,
         tls: secureContext,

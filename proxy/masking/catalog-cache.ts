@@ -1,5 +1,5 @@
 import { builtinShape } from './builtin-types.js';
-import type { CatalogCache, ColumnOrigin, SourceColumn } from './catalog-types.js';
+import type { CatalogCache, ColumnOrigin, NamedRelation, SourceColumn } from './catalog-types.js';
 import type { ValueShape } from './masking-types.js';
 import { NodeTreeError, parseNodeTree, type TreeNode } from './node-tree.js';
 import { mergeOrigins, referencedRelations, ruleQuery, viewColumnOrigins, ViewResolutionError } from './view-origins.js';
@@ -49,6 +49,8 @@ const MAX_RELATION_LEVELS = 64;
 /** Domains over domains over arrays of domains ...: the same bound for types. */
 const MAX_TYPE_LEVELS = 64;
 const MAX_OID = 0xffffffff;
+/** Names kept before expired ones are swept (a statement names a handful; sessions share the cache). */
+const MAX_CACHED_NAMES = 10_000;
 
 const TEXT: ValueShape = { kind: 'text' };
 const OTHER: ValueShape = { kind: 'other' };
@@ -67,6 +69,14 @@ interface Relation {
 interface CachedRelation {
   readonly loadedAt: number;
   readonly origins: ReadonlyMap<number, ColumnOrigin>;
+  /** attnum -> column name. */
+  readonly columns: ReadonlyMap<number, string>;
+}
+
+/** A name looked up: the relation's OID, or null when the catalog has no such relation. */
+interface CachedName {
+  readonly loadedAt: number;
+  readonly oid: number | null;
 }
 
 interface TypeRow {
@@ -89,6 +99,7 @@ export function createCatalogCache(options: CatalogCacheOptions): CatalogCache {
 class UpstreamCatalogCache implements CatalogCache {
   readonly #relations = new Map<number, CachedRelation>();
   readonly #types = new Map<number, ValueShape>();
+  readonly #names = new Map<string, CachedName>();
   readonly #ttl: number;
   readonly #now: () => number;
   readonly #of: string;
@@ -125,11 +136,41 @@ class UpstreamCatalogCache implements CatalogCache {
     }
   }
 
+  relationsByName(names: readonly string[]): ReadonlyMap<string, NamedRelation | null> | undefined {
+    const found = new Map<string, NamedRelation | null>();
+    for (const name of names) {
+      const cached = this.#names.get(name);
+      if (!cached || this.#expired(cached)) return undefined;
+      if (cached.oid === null) {
+        found.set(name, null);
+        continue;
+      }
+      const relation = this.#relations.get(cached.oid);
+      if (!relation || this.#expired(relation)) return undefined;
+      const columns = [...relation.columns].filter(([attnum]) => attnum > 0).sort(([a], [b]) => a - b);
+      found.set(name, { columns: columns.map(([attnum, column]) => ({ name: column, origin: relation.origins.get(attnum)! })) });
+    }
+    return found;
+  }
+
+  async loadNames(names: readonly string[]): Promise<void> {
+    const wanted = [...new Set(names)];
+    if (wanted.length === 0) return;
+    const parts = wanted.map(splitName);
+    const rows = await this.options.query(namesSql(parts));
+    const loadedAt = this.#now();
+    const oids = new Map<number, number>();
+    for (const row of rows) oids.set(Number(textCell(row[0])), oidCell(row[1]));
+    wanted.forEach((name, index) => this.#names.set(name, { loadedAt, oid: oids.get(index + 1) ?? null }));
+    if (this.#names.size > MAX_CACHED_NAMES) for (const [name, cached] of this.#names) if (this.#expired(cached)) this.#names.delete(name);
+    await this.load([...oids.values()], []);
+  }
+
   async close(): Promise<void> {
     await this.options.close?.();
   }
 
-  #expired(cached: CachedRelation): boolean {
+  #expired(cached: { readonly loadedAt: number }): boolean {
     return this.#now() - cached.loadedAt >= this.#ttl;
   }
 
@@ -165,7 +206,7 @@ class UpstreamCatalogCache implements CatalogCache {
     const origins = resolveOrigins(fetched, this.#of);
     const loadedAt = this.#now();
     for (const [oid, cached] of this.#relations) if (this.#expired(cached)) this.#relations.delete(oid);
-    for (const [oid, relationOrigins] of origins) this.#relations.set(oid, { loadedAt, origins: relationOrigins });
+    for (const [oid, relationOrigins] of origins) this.#relations.set(oid, { loadedAt, origins: relationOrigins, columns: fetched.get(oid)!.columns });
   }
 
   async #loadTypes(oids: readonly number[]): Promise<void> {
@@ -292,6 +333,26 @@ function parseRelations(rows: readonly (readonly (string | null)[])[]): Relation
     if (relation) relation.query = ruleQuery(parseNodeTree(action));
   }
   return [...relations.values()];
+}
+
+/**
+ * `schema.name` split at its first dot, as the classifier joins them (schema names with a dot
+ * are not told apart: such a name is looked up as written and, not found, has no masked column).
+ */
+function splitName(name: string): [string, string] {
+  const dot = name.indexOf('.');
+  return dot < 0 ? ['', name] : [name.slice(0, dot), name.slice(dot + 1)];
+}
+
+/** Looks names up by (schema, relation); names travel hex-encoded, so no text of theirs is ever SQL. */
+function namesSql(parts: readonly (readonly [string, string])[]): string {
+  const hex = (text: string) => `pg_catalog.convert_from(pg_catalog.decode('${Buffer.from(text, 'utf8').toString('hex')}', 'hex'), 'UTF8')`;
+  const schemas = parts.map(([schema]) => hex(schema)).join(', ');
+  const relations = parts.map(([, relation]) => hex(relation)).join(', ');
+  return `SELECT q.i::pg_catalog.text, c.oid::pg_catalog.text
+  FROM ROWS FROM (pg_catalog.unnest(ARRAY[${schemas}]::pg_catalog.text[]), pg_catalog.unnest(ARRAY[${relations}]::pg_catalog.text[])) WITH ORDINALITY AS q(s, r, i)
+  JOIN pg_catalog.pg_namespace n ON n.nspname = q.s
+  JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = q.r`;
 }
 
 function typesSql(oids: readonly number[]): string {

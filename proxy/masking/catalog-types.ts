@@ -21,6 +21,11 @@ export interface ColumnOrigin {
   readonly derived: boolean;
 }
 
+/** A relation found by name: its user columns (attnum > 0) in attnum order, each with its origin. */
+export interface NamedRelation {
+  readonly columns: readonly { readonly name: string; readonly origin: ColumnOrigin }[];
+}
+
 /**
  * The upstream catalog as result masking sees it: synchronous reads from a cache, and one
  * asynchronous load for what the cache does not hold (or holds past its time to live).
@@ -36,6 +41,14 @@ export interface CatalogCache {
    * catalog cannot be read or a relation does not exist: the caller fails closed.
    */
   load(relationOids: readonly number[], typeOids: readonly number[]): Promise<void>;
+  /**
+   * Relations by schema-qualified name (`public.users`, as the SQL classifier names them), from
+   * the cache: null for a name the catalog does not hold; undefined when any name is not cached
+   * or has expired (call loadNames first).
+   */
+  relationsByName(names: readonly string[]): ReadonlyMap<string, NamedRelation | null> | undefined;
+  /** Looks these names up (and loads their columns' origins); rejects like load(). */
+  loadNames(names: readonly string[]): Promise<void>;
   /** Closes the side connection. */
   close(): Promise<void>;
 }

@@ -17,6 +17,14 @@ export interface MaskingProfile {
   readonly hasColumnRules: boolean;
   /** The column rule for a result column with this origin, when one applies. */
   columnAction(origin: ColumnOrigin): ColumnAction | undefined;
+  /** The applying column rules by name: what a statement computing from one of their columns gets. */
+  readonly derived: ReadonlyMap<string, ColumnAction>;
+  /**
+   * Identifiers the applying column rules name (lower case): a column part without a glob, and
+   * the table part of `schema.table.*`. Code the SQL parser cannot read (PL/pgSQL bodies, DO
+   * blocks) is checked against them.
+   */
+  readonly ruleIdentifiers: ReadonlyMap<string, string>;
 }
 
 interface CompiledColumnRule {
@@ -89,6 +97,9 @@ export class MaskingRules {
       empty: applying.length === 0,
       content,
       hasColumnRules: columnRules.length > 0,
+      derived: new Map(columnRules.map((rule) => [rule.name, rule.action])),
+      // Reversed so the first rule (scoped first) naming an identifier is the one reported.
+      ruleIdentifiers: new Map(ordered.flatMap((rule) => (rule.config.columns ? rule.config.columns.flatMap(identifiersOf).map((id) => [id, rule.config.name] as const) : [])).reverse()),
       columnAction(origin) {
         let chosen: ColumnAction | undefined;
         for (const source of origin.sources) {
@@ -117,7 +128,7 @@ function compileRule(config: MaskingRuleConfig, key: Buffer): CompiledRule {
         // Case-insensitive, as policy relations are: `public.Users.ssn` must still catch `public.users.ssn`.
         matches: compileMatcher(config.columns, { ignoreCase: true }),
         scoped: config.groups !== undefined,
-        action: { rule: config.name, strategy: config.strategy, nulls: config.strategy === 'null', apply: (value) => applyStrategy(value, spec, key, shaped ? shapeKind(value) : undefined) },
+        action: { rule: config.name, strategy: config.strategy, nulls: config.strategy === 'null', derived: config.derived ?? 'deny', apply: (value) => applyStrategy(value, spec, key, shaped ? shapeKind(value) : undefined) },
       },
     };
   }
@@ -149,6 +160,13 @@ function shapeKind(value: string): string | undefined {
   for (let i = 0; i < trimmed.length; i++) if (trimmed.charCodeAt(i) >= 48 && trimmed.charCodeAt(i) <= 57) digits++;
   if (digits >= 13 && digits <= 19 && !trimmed.startsWith('+')) return 'card';
   return digits >= 7 ? 'phone' : undefined;
+}
+
+/** `public.users.ssn` -> ssn; `billing.*.card_number` -> card_number; `public.secrets.*` -> secrets. */
+function identifiersOf(pattern: string): string[] {
+  const [, table, column] = pattern.toLowerCase().split('.');
+  if (column !== undefined && !column.includes('*')) return [column];
+  return table !== undefined && !table.includes('*') ? [table] : [];
 }
 
 function appliesTo(rule: MaskingRuleConfig, groups: ReadonlySet<string>): boolean {

@@ -79,7 +79,12 @@ export interface ColumnAction {
   readonly apply: (value: string) => string | null;
   /** True for the `null` strategy: the cell becomes NULL whatever its type. */
   readonly nulls: boolean;
+  /** What happens to a statement that computes a value from this column (config `derived`, default deny). */
+  readonly derived: DerivedAction;
 }
+
+/** A statement computing from a masked column: refused, held for approval, or left to the content detectors. */
+export type DerivedAction = 'deny' | 'approve' | 'detectors';
 
 /** Applies content rules to a string. Implemented by TextMasker (text-masker.ts). */
 export interface ContentMasker {

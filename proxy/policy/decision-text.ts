@@ -35,6 +35,7 @@ const FLAG_WORDS: Readonly<Record<StatementFlag, string>> = {
   unknown_function: 'calling a function that may write',
   set_role: 'changing role',
   explain_analyze: 'run by EXPLAIN ANALYZE',
+  full_scan: 'reading a whole listed table (no WHERE or LIMIT)',
 };
 
 const MAX_LISTED_RELATIONS = 3;

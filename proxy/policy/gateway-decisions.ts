@@ -12,7 +12,7 @@ export const GATEWAY_RULES = {
   unknownPrepared: 'unknown-prepared',
   /** A message with no statement at all (drivers send one as a connection check). */
   empty: 'empty',
-  /** COPY ... TO while masking rules apply to the caller: COPY data is not masked. */
+  /** The masking guard: a statement would carry masked values where result masking cannot follow them. */
   masking: 'masking',
 } as const;
 
@@ -37,15 +37,6 @@ export function unknownPreparedDecision(name: string): Decision {
     GATEWAY_RULES.unknownPrepared,
     `prepared statement "${name}" was not prepared through Sluice in this session, so what it runs is unknown; PREPARE it again`,
     `EXECUTE of unknown prepared statement ${name}`,
-  );
-}
-
-/** Fail closed: COPY data does not pass through result masking, so a masked caller may not COPY out. */
-export function unmaskedCopyDecision(): Decision {
-  return denied(
-    GATEWAY_RULES.masking,
-    'COPY ... TO is refused while masking rules apply to you: Sluice does not mask COPY data; use SELECT',
-    'COPY TO with masking rules in force',
   );
 }
 

@@ -2,6 +2,9 @@ import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { ApprovalBroker } from '../approvals/approval-types.js';
 import type { AuditStore, SessionCounters, SessionStart } from '../audit/audit-types.js';
+import type { LimitsConfig } from '../config/schema.js';
+import { limitsFor, limitsResults } from '../limits/caller-limits.js';
+import { StatementRate } from '../limits/statement-rate.js';
 import type { Logger } from '../engine/logger.js';
 import { isAuthError, type AuthError } from '../identity/auth-error.js';
 import type { Authenticator } from '../identity/authenticator.js';
@@ -16,7 +19,9 @@ import { SessionRelay, type RelayEnd } from './session-relay.js';
 import { negotiateStartup } from './startup-negotiation.js';
 import { StatementJudge, type Gatekeeping } from './statement-judge.js';
 import { StatementLog, type StatementRecord } from './statement-log.js';
+import { MaskedFlowGuard } from './masked-flow-guard.js';
 import { ResultMasker, type SampleLimits } from './result-masker.js';
+import { ResultLimiter } from './result-limiter.js';
 import type { CatalogCache } from '../masking/catalog-types.js';
 import type { MaskingRules } from '../masking/masking-rules.js';
 import { maskedForRecord } from '../masking/record-text.js';
@@ -37,6 +42,8 @@ export interface SessionContext {
   readonly approvals: ApprovalBroker;
   /** Masking rules, each PostgreSQL resource's catalog, and how much of each result the record keeps. */
   readonly masking: { readonly rules: MaskingRules; readonly catalogs: ReadonlyMap<string, CatalogCache>; readonly sample: SampleLimits };
+  /** Result and rate limits, resolved per caller's groups. */
+  readonly limits: LimitsConfig;
   readonly cancels: CancelRegistry;
   readonly log: Logger;
   readonly tls: SecureContext | undefined;
@@ -141,8 +148,9 @@ function startRelay(args: {
   const counters: SessionCounters = { statements: 0, errors: 0, rows: 0 };
   const masking = ctx.masking.rules.profileFor(identity.groups);
   const forRecord = (text: string) => maskedForRecord(masking.content, text);
+  const cancelTarget = { host: target.host, port: target.port, processId: upstream.processId, secretKey: upstream.secretKey };
   // `relay` is declared below; a cancel cannot arrive before the client has the key.
-  const cancelKey = ctx.cancels.register({ host: target.host, port: target.port, processId: upstream.processId, secretKey: upstream.secretKey }, () => relay.cancelHeld());
+  const cancelKey = ctx.cancels.register(cancelTarget, () => relay.cancelHeld());
   let uncommitted: Promise<void> | undefined;
   const log = new StatementLog((statement) => {
     counters.statements++;
@@ -154,6 +162,24 @@ function startRelay(args: {
   const catalog = ctx.masking.catalogs.get(resourceName);
   if (!catalog) throw new Error(`no catalog for resource "${resourceName}"`);
   const parameters = new Map(upstream.parameters);
+  const requester = { subject: identity.subject, issuer: identity.issuer, method: identity.method, groups: identity.groups, claims: identity.claims };
+  const limits = limitsFor(ctx.limits, identity.groups);
+  // Callers without result limits pay nothing: no limiter sees their frames.
+  const limiter =
+    limits && limitsResults(limits)
+      ? new ResultLimiter({
+          limits,
+          sessionId: recording.id,
+          resource: resourceName,
+          requester,
+          approvals: ctx.approvals,
+          recording,
+          forRecord,
+          fingerprint: (text) => ctx.gatekeeping.classifier.fingerprint(text),
+          running: () => log.current(),
+          cancelUpstream: () => sendCancel(cancelTarget),
+        })
+      : undefined;
   const relay: SessionRelay = new SessionRelay(
     { socket, reader: args.reader },
     { socket: upstream.socket, reader: upstream.reader },
@@ -172,16 +198,20 @@ function startRelay(args: {
             },
           }
         : undefined,
+      limiter,
       gate: {
         sessionId: recording.id,
         resource: resourceName,
-        requester: { subject: identity.subject, issuer: identity.issuer, method: identity.method, groups: identity.groups, claims: identity.claims },
-        judge: new StatementJudge(ctx.gatekeeping, identity, resourceName, target.user, parameters, !masking.empty),
+        requester,
+        judge: new StatementJudge(ctx.gatekeeping, identity, resourceName, target.user, parameters, new MaskedFlowGuard(masking, catalog, resourceName)),
         approvals: ctx.approvals,
         recording,
         forRecord,
+        ...(limits?.limits.statements_per_minute
+          ? { rate: { counter: new StatementRate(limits.limits.statements_per_minute.value), source: limits.limits.statements_per_minute.source } }
+          : {}),
       },
-      onAbandoned: () => void sendCancel({ host: target.host, port: target.port, processId: upstream.processId, secretKey: upstream.secretKey }),
+      onAbandoned: () => void sendCancel(cancelTarget),
       onEnd: (end: RelayEnd) => {
         ctx.live.delete(relay);
         cancelKey.release();

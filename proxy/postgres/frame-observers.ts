@@ -8,8 +8,10 @@ import type { ResultMasker } from './result-masker.js';
 import { decodeRowDescription } from './row-description.js';
 import type { StatementLog } from './statement-log.js';
 
-// What the relay reads from each frame on its way through, one function per direction; the
-// frames themselves are forwarded unchanged. Throws ProtocolError for a frame that must not pass.
+// What the relay reads from each frame on its way through, one function per direction. Client
+// frames are forwarded unchanged; server frames that can carry a masked value (rows, errors,
+// notices, notifications, COPY rows) may be replaced by masked ones. Throws ProtocolError for a
+// frame that must not pass.
 
 export interface ClientFrameEffect {
   /** The client sent Terminate. */
@@ -99,6 +101,13 @@ export function observeServerFrame(log: StatementLog, frame: Frame, parameters: 
       log.completeWithoutTag();
       break;
     case BackendCode.ErrorResponse: {
+      if (results?.active) {
+        results.copyEnd();
+        // Masked before it is recorded: the record keeps what the client was sent.
+        const masked = results.serverMessage(frame, log.touchesMasked());
+        const denial = log.error(masked.code ?? 'XX000', masked.message ?? '');
+        return denial ? errorResponse(denial) : masked.bytes;
+      }
       const error = decodeBackend(frame);
       if (error.name !== 'error') break;
       const denial = log.error(error.code ?? 'XX000', error.message ?? '');
@@ -106,6 +115,22 @@ export function observeServerFrame(log: StatementLog, frame: Frame, parameters: 
       if (denial) return errorResponse(denial);
       break;
     }
+    case BackendCode.NoticeResponse:
+      if (results?.active) return results.serverMessage(frame, log.touchesMasked()).bytes;
+      break;
+    case BackendCode.NotificationResponse:
+      return results?.notification(frame);
+    case BackendCode.CopyOutResponse:
+    case BackendCode.CopyBothResponse:
+      results?.copyOut(frame);
+      break;
+    case BackendCode.CopyData:
+      // A COPY row counts as a row of its statement, and its hits count with it.
+      if (results?.active) return results.copyData(frame, log.dataRow());
+      break;
+    case BackendCode.CopyDone:
+      results?.copyEnd();
+      break;
     case BackendCode.ReadyForQuery: {
       log.readyForQuery();
       const until = barrier?.take();

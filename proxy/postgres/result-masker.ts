@@ -2,30 +2,20 @@ import { builtinShape } from '../masking/builtin-types.js';
 import type { CatalogCache } from '../masking/catalog-types.js';
 import type { MaskingProfile } from '../masking/masking-rules.js';
 import type { CellAction, ValueShape } from '../masking/masking-types.js';
+import { CopyOutMasker } from './copy-out-masker.js';
 import { dataRowCells, maskDataRow } from './data-row.js';
+import { MaskingFailure } from './masking-failure.js';
 import type { Frame } from './message-reader.js';
 import { resultFormats, type ResultField } from './row-description.js';
+import { maskNotification, maskServerMessage, type MaskedServerMessage } from './server-message-masker.js';
 import type { ResultColumns, ResultTarget } from './statement-log.js';
+
+export { MaskingFailure } from './masking-failure.js';
 
 /** How much of each result the audit record keeps (audit.result_sample). */
 export interface SampleLimits {
   readonly rows: number;
   readonly bytes: number;
-}
-
-/**
- * A session's result masking failed in a way that must end the session rather than let a row
- * through unmasked. Its message is for the client.
- */
-export class MaskingFailure extends Error {
-  override readonly name = 'MaskingFailure';
-
-  constructor(
-    message: string,
-    readonly sqlstate = '58000',
-  ) {
-    super(message);
-  }
 }
 
 /** What masking does with one result column, before the client's format is known. */
@@ -44,10 +34,17 @@ const UNKNOWN_COLUMNS =
  * OID and attribute number, through the upstream catalog) picks its column rule, its type picks
  * how content detectors reach its text. DataRows are then masked synchronously; rows with nothing
  * to mask go out as their original bytes. It also keeps the record's sample of each result.
+ * The other ways a value reaches the client (errors, notices, notifications, COPY ... TO rows)
+ * are masked here too, and only when `active`: a session no rule applies to pays nothing.
  */
 export class ResultMasker {
+  /** Some masking rule applies to this session's caller. */
+  readonly active: boolean;
   readonly #plans = new WeakMap<readonly ResultField[], readonly (ColumnPlan | undefined)[]>();
   readonly #actions = new WeakMap<ResultColumns, readonly (CellAction | undefined)[] | null>();
+  readonly #copy: CopyOutMasker;
+  /** Hits in COPY rows that belong to no statement (none is pending): counted nowhere. */
+  readonly #strayHits = new Map<string, number>();
 
   constructor(
     private readonly profile: MaskingProfile,
@@ -56,16 +53,15 @@ export class ResultMasker {
     private readonly resource: string,
     /** The session's server parameters: client_encoding says how result text is encoded. */
     private readonly parameters: ReadonlyMap<string, string>,
-  ) {}
+  ) {
+    this.active = !profile.empty;
+    this.#copy = new CopyOutMasker(profile.content);
+  }
 
   /** A RowDescription: its plan is made now, or after the catalog is read (the relay waits for the promise). */
   describe(fields: readonly ResultField[]): Promise<void> | undefined {
     if (this.profile.empty) return undefined;
-    const encoding = this.parameters.get('client_encoding')?.toUpperCase();
-    if (encoding !== undefined && encoding !== 'UTF8' && encoding !== 'SQL_ASCII') {
-      // Masking reads and rewrites text as UTF-8; in another encoding it could miss or corrupt values.
-      throw new MaskingFailure(`Sluice masks results only in client_encoding UTF8; this session uses ${encoding} (set client_encoding to UTF8)`, '22021');
-    }
+    this.#requireUtf8('results');
     if (this.#plan(fields)) return undefined;
     const relations = new Set<number>();
     const types = new Set<number>();
@@ -94,6 +90,49 @@ export class ResultMasker {
       this.#sample(masked ? { code: frame.code, buffer: masked, start: 0, end: masked.length } : frame, target, target.columns);
     }
     return masked;
+  }
+
+  /**
+   * An ErrorResponse or NoticeResponse (only when `active`): masked, with the SQLSTATE and message
+   * the statement's record gets. `touchesMasked`: the statement it is about reads masked columns.
+   */
+  serverMessage(frame: Frame, touchesMasked: boolean): MaskedServerMessage {
+    return maskServerMessage(frame, this.profile.content, touchesMasked);
+  }
+
+  /** A NotificationResponse: the masked message to send instead, or undefined to forward it unchanged. */
+  notification(frame: Frame): Buffer | undefined {
+    return this.active ? maskNotification(frame, this.profile.content) : undefined;
+  }
+
+  /** CopyOutResponse or CopyBothResponse: a COPY's rows follow. Throws MaskingFailure for output that cannot be masked. */
+  copyOut(frame: Frame): void {
+    if (!this.active) return;
+    this.#requireUtf8('COPY output');
+    this.#copy.start(frame);
+  }
+
+  /** A CopyData row of `target` (only when `active`): the masked row to send instead, or undefined to forward it unchanged. */
+  copyData(frame: Frame, target: ResultTarget | undefined): Buffer | undefined {
+    const hits = target?.hits ?? this.#strayHits;
+    try {
+      return this.#copy.data(frame, hits);
+    } finally {
+      if (!target) hits.clear();
+    }
+  }
+
+  /** CopyDone, or an ErrorResponse that may have cut a COPY short. */
+  copyEnd(): void {
+    this.#copy.end();
+  }
+
+  /** Masking reads and rewrites text as UTF-8; in another encoding it could miss or corrupt values. */
+  #requireUtf8(what: string): void {
+    const encoding = this.parameters.get('client_encoding')?.toUpperCase();
+    if (encoding !== undefined && encoding !== 'UTF8' && encoding !== 'SQL_ASCII') {
+      throw new MaskingFailure(`Sluice masks ${what} only in client_encoding UTF8; this session uses ${encoding} (set client_encoding to UTF8)`, '22021');
+    }
   }
 
   /** Builds and keeps the plan of `fields` when the catalog already knows everything it needs. */

@@ -4,6 +4,7 @@ import { observeServerFrame, type CommitBarrier } from './frame-observers.js';
 import { FrameWriter } from './frame-writer.js';
 import type { Frame, MessageReader } from './message-reader.js';
 import { ProtocolError } from './protocol-error.js';
+import type { ResultLimiter } from './result-limiter.js';
 import { MaskingFailure, type ResultMasker } from './result-masker.js';
 import { StatementGate, type GateOptions } from './statement-gate.js';
 import type { StatementLog } from './statement-log.js';
@@ -26,6 +27,8 @@ export interface RelayOptions {
   readonly results?: ResultMasker;
   /** Strict durability: a statement completes for the client only once its record is committed. */
   readonly barrier?: CommitBarrier;
+  /** The caller's result limits (absent when none applies): it sees every upstream frame first. */
+  readonly limiter?: ResultLimiter;
   /** Called once, when both sockets are closed or closing. */
   readonly onEnd: (end: RelayEnd) => void;
   /** Called when the client disconnects with statements still running upstream. */
@@ -45,6 +48,7 @@ export class SessionRelay {
   readonly #toUpstream: FrameWriter;
   readonly #toClient: FrameWriter;
   readonly #gate: StatementGate;
+  readonly #barrier: CommitBarrier | undefined;
   #ended = false;
   #heldPause = false;
   /** Upstream frames wait while result masking reads the catalog for the columns just described. */
@@ -57,6 +61,8 @@ export class SessionRelay {
   ) {
     this.#toUpstream = new FrameWriter(upstream.socket);
     this.#toClient = new FrameWriter(client.socket);
+    // A ReadyForQuery also waits for a limit's CancelRequest to reach the upstream, so that it cannot cancel the next statement.
+    this.#barrier = options.limiter ? joinBarriers(options.barrier, options.limiter) : options.barrier;
     this.#gate = new StatementGate({
       ...options.gate,
       log: options.log,
@@ -68,9 +74,9 @@ export class SessionRelay {
     });
   }
 
-  /** A CancelRequest for this session: true when it cancelled a statement held for approval. */
+  /** A CancelRequest for this session: true when it cancelled a statement or result held for approval. */
   cancelHeld(): boolean {
-    return !this.#ended && this.#gate.cancel();
+    return !this.#ended && (this.#gate.cancel() || (this.options.limiter?.cancel() ?? false));
   }
 
   start(): void {
@@ -102,13 +108,14 @@ export class SessionRelay {
     this.#flushAfterGate();
   }
 
-  #fromUpstream(chunk: Buffer): void {
+  /** `retry`: a frame taken from the reader before a wait, handed over again first. */
+  #fromUpstream(chunk: Buffer, retry?: Frame): void {
     if (this.#upstreamWait) {
       // Kept framed, in order, until the catalog answers.
       if (!this.#ended) this.upstream.reader.push(chunk);
       return;
     }
-    if (!this.#relay(chunk, this.upstream, this.#toClient, 'upstream', this.#passUpstream)) return;
+    if (!this.#relay(chunk, this.upstream, this.#toClient, 'upstream', this.#passUpstream, retry)) return;
     this.#send(this.#toClient, this.client.socket, this.upstream.socket);
   }
 
@@ -117,7 +124,23 @@ export class SessionRelay {
 
   /** Returns false to stop reading frames until the upstream wait ends. */
   readonly #passUpstream = (frame: Frame): boolean => {
-    const effect = observeServerFrame(this.options.log, frame, this.options.parameters, this.options.results, this.options.barrier);
+    const limited = this.options.limiter?.frame(frame);
+    if (limited !== undefined) {
+      if (limited === 'drop') return true;
+      if ('reply' in limited) {
+        this.#toUpstream.write(limited.reply);
+        this.#send(this.#toUpstream, this.upstream.socket, this.client.socket);
+        return true;
+      }
+      if ('hold' in limited) {
+        this.#toClient.write(limited.notice);
+        this.#waitUpstream(limited.hold, undefined, frame);
+        return false;
+      }
+      // The statement log records the gateway's error, not the upstream's frame.
+      frame = limited.replace;
+    }
+    const effect = observeServerFrame(this.options.log, frame, this.options.parameters, this.options.results, this.#barrier);
     if (effect === undefined) this.#toClient.forward(frame);
     else if (effect === 'drop') return true;
     else if (Buffer.isBuffer(effect)) this.#toClient.write(effect);
@@ -134,9 +157,10 @@ export class SessionRelay {
 
   /**
    * Stops relaying upstream frames until `until` settles; the ones already framed stay queued in
-   * the reader, and `held` (a frame that may only go out afterwards) is forwarded first.
+   * the reader, and `held` (a frame that may only go out afterwards) is forwarded first, or
+   * `retry` (a frame not yet decided on) is passed again first.
    */
-  #waitUpstream(until: Promise<void>, held?: Frame): void {
+  #waitUpstream(until: Promise<void>, held?: Frame, retry?: Frame): void {
     this.#upstreamWait = true;
     this.upstream.socket.pause();
     // Everything before the held frame goes out now: only the completion waits.
@@ -146,7 +170,7 @@ export class SessionRelay {
         this.#upstreamWait = false;
         if (this.#ended) return;
         if (held) this.#toClient.forward(held);
-        this.#fromUpstream(Buffer.alloc(0));
+        this.#fromUpstream(Buffer.alloc(0), retry);
         this.#resumeUpstream();
       },
       (error: unknown) => {
@@ -158,10 +182,11 @@ export class SessionRelay {
   }
 
   /** Frames `chunk` from `source` and hands each frame to `pass` until it returns false; false when the session failed. */
-  #relay(chunk: Buffer, source: RelayPeer, writer: FrameWriter, side: 'client' | 'upstream', pass: (frame: Frame) => boolean | void): boolean {
+  #relay(chunk: Buffer, source: RelayPeer, writer: FrameWriter, side: 'client' | 'upstream', pass: (frame: Frame) => boolean | void, first?: Frame): boolean {
     if (this.#ended) return false;
     try {
       source.reader.push(chunk);
+      if (first && pass(first) === false) return true;
       let frame: Frame | undefined;
       while ((frame = source.reader.next())) if (pass(frame) === false) break;
     } catch (error) {
@@ -250,6 +275,18 @@ export class SessionRelay {
     if (this.#ended) return;
     this.#ended = true;
     this.#gate.close(end.reason);
+    this.options.limiter?.close(end.reason);
     this.options.onEnd(end);
   }
+}
+
+/** One barrier that waits for both. */
+function joinBarriers(first: CommitBarrier | undefined, second: CommitBarrier): CommitBarrier {
+  return {
+    take() {
+      const a = first?.take();
+      const b = second.take();
+      return a && b ? Promise.all([a, b]).then(() => undefined) : (a ?? b);
+    },
+  };
 }

@@ -10,6 +10,8 @@ import { decodeExecute, decodeParse, decodeQuery, decodeTarget, type BoundValue 
 import { FrontendCode } from './message-codes.js';
 import type { Frame } from './message-reader.js';
 import { RAISE_EXTENDED_STEPS, raiseExtended, raiseQuery } from './raise-frames.js';
+import { limitSetting } from '../limits/caller-limits.js';
+import type { StatementRate } from '../limits/statement-rate.js';
 import { recordedParams, type StatementLog, type Verdict } from './statement-log.js';
 import type { Judgement, StatementJudge } from './statement-judge.js';
 
@@ -30,6 +32,8 @@ export interface GateOptions {
   /** Stop or restart reading the client while a held statement's queue is over its bound. */
   readonly pauseClient: (paused: boolean) => void;
   readonly fail: (error: unknown) => void;
+  /** limits statements_per_minute for this caller, and the rule (or top level) it comes from. */
+  readonly rate?: { readonly counter: StatementRate; readonly source: string };
 }
 
 /** A statement waiting for approvers, and where it came from. */
@@ -61,6 +65,8 @@ export class StatementGate {
   #skipping = false;
   #terminated = false;
   #closed = false;
+  /** A statement waits for its judgement (the masking guard reads the catalog): later frames queue behind it. */
+  #judging = false;
   readonly #history: string[] = [];
 
   constructor(private readonly options: GateOptions) {}
@@ -72,7 +78,7 @@ export class StatementGate {
 
   /** One client frame, in arrival order. Throws ProtocolError for a malformed one. */
   accept(frame: Frame): void {
-    if (this.#held || this.#queue.length > 0) {
+    if (this.#held || this.#judging || this.#queue.length > 0) {
       this.#queue.push(frame);
       this.#queuedBytes += frame.end - frame.start;
       if (this.#queuedBytes > HELD_QUEUE_BYTES) this.options.pauseClient(true);
@@ -104,7 +110,7 @@ export class StatementGate {
       case FrontendCode.Query: {
         const text = decodeQuery(frame);
         if (this.#skipping) break;
-        return this.#gate(frame, this.options.judge.judge(text));
+        return this.#judged(frame, this.options.judge.judge(text));
       }
       // SQL PREPARE shares the server's statement names: a protocol Parse or Close of one changes what EXECUTE runs.
       case FrontendCode.Parse: {
@@ -126,7 +132,7 @@ export class StatementGate {
         const bound = log.portal(portal);
         // An unknown portal runs nothing: the server answers it with its own error.
         if (this.#skipping || !bound) break;
-        return this.#gate(frame, this.options.judge.judge(bound.text), portal);
+        return this.#judged(frame, this.options.judge.judge(bound.text), portal);
       }
       case FrontendCode.Sync:
         this.#skipping = false;
@@ -143,8 +149,32 @@ export class StatementGate {
     return true;
   }
 
+  /** Gates a frame now, or once its judgement settles (queueing what follows); false while it waits. */
+  #judged(frame: Frame, judgement: Judgement | Promise<Judgement>, portal?: string): boolean {
+    if (!(judgement instanceof Promise)) return this.#gate(frame, judgement, portal);
+    this.#judging = true;
+    judgement.then(
+      (settled) => {
+        this.#judging = false;
+        if (this.#closed) return;
+        try {
+          if (this.#gate(frame, settled, portal)) this.#drain();
+          else this.options.flush();
+        } catch (error) {
+          this.options.fail(error);
+        }
+      },
+      (error: unknown) => {
+        this.#judging = false;
+        this.options.fail(error);
+      },
+    );
+    return false;
+  }
+
   #gate(frame: Frame, judgement: Judgement, portal?: string): boolean {
     const { decision } = judgement;
+    if (decision.effect !== 'deny' && this.#overRate(frame, judgement, portal)) return true;
     switch (decision.effect) {
       case 'allow':
         this.#forward(frame, judgement, portal, { effect: 'allow', rule: decision.rule });
@@ -158,10 +188,25 @@ export class StatementGate {
     }
   }
 
+  /** statements_per_minute: past it the statement is refused (it never runs), with when to retry. */
+  #overRate(frame: Frame, judgement: Judgement, portal: string | undefined): boolean {
+    const rate = this.options.rate;
+    if (!rate) return false;
+    const admitted = rate.counter.admit();
+    if (admitted.ok) return false;
+    const { limit } = rate.counter;
+    const retry = Math.ceil(admitted.retryAfterMs / 1000);
+    const setting = limitSetting('statements_per_minute', rate.source);
+    void this.options.recording.event('limit', { limit: 'statements_per_minute', value: limit, rule: rate.source, action: 'refused', text: this.options.forRecord(judgement.text) });
+    this.#deny(frame, judgement.text, portal, { code: '54000', message: `Sluice refused this statement: ${limit} statements in the last minute is the limit (${setting})`, hint: `retry in ${retry} s, or ask an administrator to raise ${setting}` }, rate.source);
+    return true;
+  }
+
   #forward(frame: Frame, judgement: Judgement, portal: string | undefined, verdict: Verdict): void {
     const { log, toUpstream } = this.options;
-    if (portal === undefined) log.query(judgement.text, verdict);
-    else log.execute(portal, verdict);
+    const marked: Verdict = judgement.touchesMasked ? { ...verdict, touchesMasked: true } : verdict;
+    if (portal === undefined) log.query(judgement.text, marked);
+    else log.execute(portal, marked);
     toUpstream.forward(frame);
     this.options.judge.forwarded(judgement);
     this.#history.push(judgement.text);
@@ -235,16 +280,21 @@ export class StatementGate {
       } else {
         this.#deny(held.frame, held.judgement.text, held.portal, held.cancelled ? CANCELLED : { code: '42501', message: outcomeMessage(outcome), detail: `statement: ${excerpt(held.judgement.text)}` }, held.judgement.decision.rule);
       }
-      while (!this.#held && this.#queue.length > 0) {
-        const next = this.#queue.shift()!;
-        this.#queuedBytes -= next.end - next.start;
-        this.#process(next);
-      }
-      if (this.#queuedBytes <= HELD_QUEUE_BYTES) this.options.pauseClient(false);
-      this.options.flush();
+      this.#drain();
     } catch (error) {
       this.options.fail(error);
     }
+  }
+
+  /** Processes what queued behind a held or judged statement, until the next one waits; then flushes. */
+  #drain(): void {
+    while (!this.#held && !this.#judging && this.#queue.length > 0) {
+      const next = this.#queue.shift()!;
+      this.#queuedBytes -= next.end - next.start;
+      this.#process(next);
+    }
+    if (this.#queuedBytes <= HELD_QUEUE_BYTES) this.options.pauseClient(false);
+    this.options.flush();
   }
 
   #recordDecision(judgement: Judgement, extra?: Readonly<Record<string, unknown>>): void {

@@ -1,7 +1,9 @@
 import type { Identity } from '../identity/identity.js';
 import type { Decision } from '../policy/decision.js';
-import { emptyMessageDecision, unknownPreparedDecision, unmaskedCopyDecision, unparsableDecision } from '../policy/gateway-decisions.js';
+import { emptyMessageDecision, unknownPreparedDecision, unparsableDecision } from '../policy/gateway-decisions.js';
+import { relationNamesFor } from '../sql/search-path.js';
 import type { Classification, ClassifyContext, StatementClass } from '../sql/statement-class.js';
+import type { FlowVerdict, MaskedFlowGuard } from './masked-flow-guard.js';
 
 /** The engine-wide services a session's statements are judged with. */
 export interface Gatekeeping {
@@ -20,6 +22,8 @@ export interface Judgement {
   readonly decision: Decision;
   /** Empty when the text does not parse. */
   readonly statements: readonly StatementClass[];
+  /** It names a relation with a column masked for this caller: quoted values in its errors and notices are redacted. */
+  readonly touchesMasked?: boolean;
 }
 
 const DEFAULT_SEARCH_PATH = '"$user", public';
@@ -43,11 +47,12 @@ export class StatementJudge {
     private readonly user: string,
     /** The session's server parameters, kept current by the relay (search_path on PostgreSQL 18+). */
     private readonly parameters: ReadonlyMap<string, string>,
-    /** Masking rules apply to this caller: what would bypass result masking is refused. */
-    private readonly masked = false,
+    /** Masking rules apply to this caller: what would carry masked values past result masking is refused or held. */
+    private readonly guard?: MaskedFlowGuard,
   ) {}
 
-  judge(text: string): Judgement {
+  /** A promise when the masking guard must first read the upstream catalog for the statement's relations. */
+  judge(text: string): Judgement | Promise<Judgement> {
     const searchPath = this.parameters.get('search_path') ?? DEFAULT_SEARCH_PATH;
     const classification = this.services.classifier.classify(text, { searchPath, user: this.user, prepared: this.#prepared });
     if (!classification.ok) return { text, decision: unparsableDecision(classification.error), statements: [] };
@@ -56,14 +61,17 @@ export class StatementJudge {
     if (statements.length === 0) return { text, decision: EMPTY, statements };
     const unknown = statements.find((statement) => statement.executes !== undefined);
     if (unknown) return { text, decision: unknownPreparedDecision(unknown.executes!), statements };
-    if (this.masked && statements.some((statement) => statement.kind === 'copy_out')) return { text, decision: unmaskedCopyDecision(), statements };
     const key = classification.shape ?? classification;
     let decision = this.#decisions.get(key);
     if (!decision) {
       decision = this.services.policy.decideMessage(this.identity, this.resource, statements);
       this.#decisions.set(key, decision);
     }
-    return { text, decision, statements };
+    const judgement: Judgement = { text, decision, statements };
+    // A denied statement never runs, so what it would carry does not matter.
+    if (!this.guard || this.guard.idle || decision.effect === 'deny') return judgement;
+    const verdict = this.guard.check(text, relationNamesFor(searchPath, this.user));
+    return verdict instanceof Promise ? verdict.then((settled) => guarded(judgement, settled)) : guarded(judgement, verdict);
   }
 
   fingerprint(text: string): string {
@@ -87,4 +95,14 @@ export class StatementJudge {
   forgetPrepared(name: string): void {
     if (name !== '') this.#prepared.delete(name);
   }
+}
+
+/** The policy's judgement with the masking guard's verdict: its deny wins; its hold joins a policy hold. */
+function guarded(judgement: Judgement, verdict: FlowVerdict): Judgement {
+  const touchesMasked = verdict.touchesMasked;
+  const own = verdict.decision;
+  const policy = judgement.decision;
+  if (!own) return touchesMasked ? { ...judgement, touchesMasked } : judgement;
+  if (own.effect === 'deny' || policy.effect === 'allow') return { ...judgement, decision: own, touchesMasked };
+  return { ...judgement, decision: { ...policy, reason: `${policy.reason}; ${own.reason}`, trace: [...policy.trace, ...own.trace] }, touchesMasked };
 }

@@ -14,6 +14,11 @@ export interface Verdict {
    * the error the client sees instead of the upstream's.
    */
   readonly denial?: Omit<ErrorFields, 'severity'>;
+  /**
+   * The statement reads columns a masking rule covers for this caller: the server's errors and
+   * notices about it may quote their values, so the relay redacts quoted values in them.
+   */
+  readonly touchesMasked?: boolean;
 }
 
 /**
@@ -252,6 +257,25 @@ export class StatementLog {
     head.execution.rows += head.execution.dataRows;
     head.execution.dataRows = 0;
     if (head.kind === 'execute') this.#unsynced.push(this.#shiftExecution());
+  }
+
+  /**
+   * Whether the statement the next server message is about reads masked columns (its verdict
+   * says so): a notice is about the statement running, an error is pinned where error() pins it.
+   */
+  touchesMasked(): boolean {
+    const head = this.#pending[0];
+    if (head?.kind === 'query' || head?.kind === 'execute') return head.execution.verdict?.touchesMasked === true;
+    // A failed commit at Sync is about what ran in its implicit transaction.
+    if (head?.kind === 'sync') return this.#unsynced.some((execution) => execution.verdict?.touchesMasked === true);
+    return false;
+  }
+
+  /** The statement whose answer the server is sending now, with its bound values: what a result limit names. */
+  current(): { readonly text: string; readonly values?: readonly BoundValue[] } | undefined {
+    const head = this.#pending[0];
+    if (head?.kind !== 'query' && head?.kind !== 'execute') return undefined;
+    return { text: head.execution.text, values: head.execution.portal?.values };
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { StatementKind } from '../common/statement-kinds.js';
+import type { Matcher } from '../policy/glob.js';
 import type { DangerousFunctions } from './function-rules.js';
 import { changesNamedRelations, kindOfNode } from './node-kinds.js';
 import type { PgNode } from './parse-tree.js';
@@ -13,6 +14,8 @@ import { STATEMENT_FLAGS } from './statement-class.js';
 
 export interface ClassifyOptions {
   readonly dangerousFunctions: DangerousFunctions;
+  /** Tables a SELECT without WHERE or LIMIT flags `full_scan` on (schema-qualified names). */
+  readonly fullScanTables?: Matcher;
 }
 
 /** A classification and whether it depends on the session's prepared statements (EXECUTE). */
@@ -36,7 +39,7 @@ export function analyzeStatement(
   const unwrapped = unwrap(node);
   if (unwrapped === undefined) throw new Error('The SQL parser returned a statement without a node; it cannot be classified.');
   const [type, body] = unwrapped;
-  const walker = (found: Findings) => new TreeWalker(found, names, options.dangerousFunctions, ctx.prepared);
+  const walker = (found: Findings) => new TreeWalker(found, names, options.dangerousFunctions, ctx.prepared, options.fullScanTables);
 
   switch (type) {
     case 'ExplainStmt':

@@ -1,5 +1,6 @@
 import type { StatementKind } from '../common/statement-kinds.js';
 import { namedTargets } from './ddl-targets.js';
+import type { Matcher } from '../policy/glob.js';
 import type { DangerousFunctions } from './function-rules.js';
 import { isReadOnlyFunction } from './function-rules.js';
 import type { PgNode } from './parse-tree.js';
@@ -88,6 +89,7 @@ export class TreeWalker {
     private readonly names: RelationNames,
     private readonly dangerous: DangerousFunctions,
     private readonly prepared: ReadonlyMap<string, StatementClass> | undefined,
+    private readonly fullScanTables?: Matcher,
   ) {}
 
   walk(value: unknown, state: WalkState): void {
@@ -193,9 +195,30 @@ export class TreeWalker {
       if (rel !== undefined) this.#relation(rel, 'write', state);
     }
     const ctes = this.#cteScope(body.withClause, state);
+    if (this.fullScanTables && body.whereClause === undefined && body.limitCount === undefined && this.#scansListed(body.fromClause, ctes)) {
+      this.found.flags.add('full_scan');
+    }
     const inner: WalkState = state.mode === 'read' && ctes === state.ctes && !state.inCte ? state : { ...state, mode: 'read', ctes, inCte: false };
     this.#pushChildren(body, inner, (key) => key === 'withClause' || key === 'intoClause');
     this.#pushCtes(body.withClause, state);
+  }
+
+  /** Whether a FROM list (joins followed) reads a listed table directly: every row of it, with no WHERE or LIMIT. */
+  #scansListed(fromClause: unknown, ctes: ReadonlySet<string>): boolean {
+    const items = [...asList(fromClause)];
+    while (items.length > 0) {
+      const item = asNode(items.pop());
+      const rangeVar = asNode(item?.RangeVar);
+      if (rangeVar !== undefined) {
+        const relname = asString(rangeVar.relname);
+        const schemaname = asString(rangeVar.schemaname);
+        if (relname === undefined || (schemaname === undefined && ctes.has(relname))) continue;
+        if (this.fullScanTables!(this.names.qualify(schemaname, relname, rangeVar.relpersistence === 't'))) return true;
+      }
+      const join = asNode(item?.JoinExpr);
+      if (join !== undefined) items.push(join.larg, join.rarg);
+    }
+    return false;
   }
 
   #dml(type: string, body: PgNode, state: WalkState): void {

@@ -4,6 +4,7 @@ import type { ClassifyOptions } from './classify.js';
 import { analyzeStatement } from './classify.js';
 import { DEFAULT_DANGEROUS_FUNCTIONS } from './dangerous-functions.js';
 import { DangerousFunctions } from './function-rules.js';
+import { compileMatcher } from '../policy/glob.js';
 import { LruCache } from './lru-cache.js';
 import type { RelationNames } from './search-path.js';
 import { relationNamesFor } from './search-path.js';
@@ -14,6 +15,8 @@ import type { Classification, ClassifyContext, StatementClass } from './statemen
 export interface SqlClassifierOptions {
   /** Replaces DEFAULT_DANGEROUS_FUNCTIONS (config `sql.dangerous_functions`). */
   readonly dangerousFunctions?: readonly string[];
+  /** Config `limits.full_scan_tables`: a SELECT without WHERE or LIMIT on one is flagged `full_scan`. */
+  readonly fullScanTables?: readonly string[];
   /** Entries per cache (exact texts, statement shapes, fingerprints). Default 10,000. */
   readonly cacheSize?: number;
   /** Characters of SQL text per cache, summed over its entries. Default 16 Mi. */
@@ -53,7 +56,10 @@ export class SqlClassifier {
   constructor(options: SqlClassifierOptions = {}) {
     const size = options.cacheSize ?? 10_000;
     const chars = options.cacheChars ?? 16 * 1024 * 1024;
-    this.#options = { dangerousFunctions: new DangerousFunctions(options.dangerousFunctions ?? DEFAULT_DANGEROUS_FUNCTIONS) };
+    this.#options = {
+      dangerousFunctions: new DangerousFunctions(options.dangerousFunctions ?? DEFAULT_DANGEROUS_FUNCTIONS),
+      ...(options.fullScanTables?.length ? { fullScanTables: compileMatcher(options.fullScanTables, { ignoreCase: true }) } : {}),
+    };
     this.#exact = new LruCache(size, chars);
     this.#shapes = new LruCache(size, chars);
     this.#fingerprints = new LruCache(size, chars);

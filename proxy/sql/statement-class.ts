@@ -21,6 +21,8 @@ export const STATEMENT_FLAGS = [
   'set_role',
   /** EXPLAIN ANALYZE: the explained statement really runs (its kind is that statement's). */
   'explain_analyze',
+  /** A SELECT without WHERE or LIMIT over a table listed in `limits.full_scan_tables` (a bulk export). */
+  'full_scan',
 ] as const;
 
 export type StatementFlag = (typeof STATEMENT_FLAGS)[number];

@@ -67,6 +67,8 @@ export interface TestGatewayOptions {
   readonly masking?: readonly string[];
   /** `audit.result_sample` as a YAML flow mapping (e.g. "{ rows: 2, bytes: 1KB }"). */
   readonly resultSample?: string;
+  /** The `limits:` section as a YAML flow mapping (e.g. "{ rows_per_statement: 1000 }"). */
+  readonly limits?: string;
 }
 
 export interface GatewayStaff {
@@ -75,7 +77,7 @@ export interface GatewayStaff {
   readonly carol: string;
 }
 
-const ALL_FLAGS = '[no_where, cte_write, select_into, copy_program, dangerous_function, unknown_function, set_role, explain_analyze]';
+const ALL_FLAGS = '[no_where, cte_write, select_into, copy_program, dangerous_function, unknown_function, set_role, explain_analyze, full_scan]';
 
 export interface GatewayConfigFile {
   readonly dir: string;
@@ -133,6 +135,7 @@ export async function writeGatewayConfig(db: TestDatabase, options: TestGatewayO
       'policy:',
       ...policy.map((rule) => `  - ${rule}`),
       ...(options.approvals ? [`approvals: ${options.approvals}`] : []),
+      ...(options.limits ? [`limits: ${options.limits}`] : []),
       ...(options.masking ? ['masking:', ...options.masking.map((rule) => `  - ${rule}`)] : []),
       `audit: { durability: ${options.durability ?? 'batched'}${options.resultSample ? `, result_sample: ${options.resultSample}` : ''} }`,
       '',

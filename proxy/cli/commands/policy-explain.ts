@@ -50,7 +50,7 @@ export const policyExplainCommand: Command = {
 
     await loadSqlParser();
     const engine = new PolicyEngine(config);
-    const classifier = new SqlClassifier({ dangerousFunctions: config.sql.dangerous_functions });
+    const classifier = new SqlClassifier({ dangerousFunctions: config.sql.dangerous_functions, fullScanTables: config.limits.full_scan_tables });
     const user = upstreamUser(engine, resourceName);
     const explanation = explainSql(engine, classifier, { identity, resource: resourceName, sql, searchPath, user });
 

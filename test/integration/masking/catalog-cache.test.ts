@@ -408,3 +408,22 @@ describe('the catalog connection', () => {
     await expect(closing.query('SELECT 1')).rejects.toThrow('the catalog lookup for resource "catalog-db" failed: the catalog connection is closed');
   });
 });
+
+describe('relations by name', () => {
+  it('answers columns in attnum order with their origins, views resolved, unknown names as null', async () => {
+    await client.query(`CREATE VIEW user_mail AS SELECT id AS uid, lower(email) AS le FROM users`);
+    const names = ['public.users', 'public.user_mail', 'Billing.Invoices', 'public.nope', "public.x'; DROP TABLE users; --"];
+    expect(cache.relationsByName(names)).toBeUndefined();
+    await cache.loadNames(names);
+    const found = cache.relationsByName(names)!;
+    expect(found.get('public.users')!.columns.map((column) => column.name)).toEqual(['id', 'email', 'ssn', 'country', 'note']);
+    expect(found.get('public.user_mail')!.columns).toEqual([
+      { name: 'uid', origin: exact(col('users', 'id')) },
+      { name: 'le', origin: computed(col('users', 'email')) },
+    ]);
+    expect(found.get('Billing.Invoices')!.columns.map((column) => column.name)).toEqual(['id', 'Card', 'total']);
+    expect(found.get('public.nope')).toBeNull();
+    expect(found.get("public.x'; DROP TABLE users; --")).toBeNull();
+    expect((await client.query('SELECT count(*)::int AS n FROM users')).rows[0].n).toBe(1);
+  });
+});

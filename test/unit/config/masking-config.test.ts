@@ -59,4 +59,59 @@ describe('masking config', () => {
       '9: masking[7].name: masking rule "a" is defined twice; names must be unique',
     ]);
   });
+
+  it('reads `derived` on column rules and refuses it on content rules', () => {
+    const config = parse(['masking:', '  - { name: ssn, columns: [public.users.ssn], strategy: hash, derived: approve }']);
+    expect(config.masking[0]!.derived).toBe('approve');
+    expect(
+      problems([
+        'masking:',
+        '  - { name: a, detect: email, strategy: redact, derived: deny }',
+        '  - { name: b, columns: [public.users.ssn], strategy: redact, derived: allow }',
+      ]),
+    ).toEqual(['2: masking[0].derived: only applies to column rules (`columns`): content rules see every value anyway', '3: masking[1].derived: must be deny, approve or detectors']);
+  });
+});
+
+describe('limits config', () => {
+  it('reads top-level limits, scoped rules and full-scan tables, with sizes in units', () => {
+    const config = parse([
+      'limits:',
+      '  rows_per_statement: 10000',
+      '  bytes_per_session: 50MB',
+      '  on_exceed: approve',
+      '  full_scan_tables: [public.users, "billing.*"]',
+      '  rules:',
+      '    - { name: ci, groups: [ci], rows_per_statement: 1000, bytes_per_statement: 1MiB, statements_per_minute: 600, on_exceed: deny }',
+    ]);
+    expect(config.limits).toEqual({
+      rows_per_statement: 10_000,
+      bytes_per_session: 50_000_000,
+      on_exceed: 'approve',
+      full_scan_tables: ['public.users', 'billing.*'],
+      rules: [{ name: 'ci', groups: ['ci'], rows_per_statement: 1000, bytes_per_statement: 1_048_576, statements_per_minute: 600, on_exceed: 'deny' }],
+    });
+    expect(parse([]).limits).toEqual({ full_scan_tables: [], rules: [] });
+  });
+
+  it('says which limit is wrong, and why', () => {
+    expect(
+      problems([
+        'limits:',
+        '  rows_per_statement: 0',
+        '  on_exceed: stop',
+        '  full_scan_tables: [users]',
+        '  rules:',
+        '    - { name: x, rows_per_statement: 5 }',
+        '    - { name: x, groups: [ci], statements_per_minute: 1.5 }',
+      ]),
+    ).toEqual([
+      '2: limits.rows_per_statement: must be a positive number of rows',
+      '3: limits.on_exceed: must be deny or approve',
+      '4: limits.full_scan_tables[0]: must be schema-qualified (schema.table; `*` globs like public.* or *.users)',
+      '6: limits.rules[0]: needs `groups` or `except_groups` to say whom it limits (limits for everyone go at the top of `limits`)',
+      expect.stringMatching(/^7: limits\.rules\[1\]\.statements_per_minute: /),
+      '7: limits.rules[1].name: limit rule "x" is defined twice; names must be unique',
+    ]);
+  });
 });

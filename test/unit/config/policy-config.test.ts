@@ -52,7 +52,7 @@ describe('policy and sql config', () => {
         'sql: { dangerous_functions: [PG_READ_FILE, "a.b.c", "x*y", ""] }', // 8
       ]),
     ).toEqual([
-      '6: policy[0].match.flags[0]: unknown flag "no_were"; known flags: no_where, cte_write, select_into, copy_program, dangerous_function, unknown_function, set_role, explain_analyze',
+      '6: policy[0].match.flags[0]: unknown flag "no_were"; known flags: no_where, cte_write, select_into, copy_program, dangerous_function, unknown_function, set_role, explain_analyze, full_scan',
       '7: policy[1].match.claims.repository: expected a claim value (or glob), or a list of them',
       '7: policy[1].match.claims.env: must list at least one value',
       '7: policy[1].match.relations[0]: must be schema-qualified (schema.table; `*` globs like public.* or *.users)',

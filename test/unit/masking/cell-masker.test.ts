@@ -45,9 +45,9 @@ const untouchable: ContentMasker = {
   },
 };
 
-const hide: ColumnAction = { rule: 'hide', strategy: 'redact', apply: () => '[hidden]', nulls: false };
-const upper: ColumnAction = { rule: 'upper', strategy: 'fake', apply: (value) => value.toUpperCase(), nulls: false };
-const nothing: ColumnAction = { rule: 'nothing', strategy: 'fake', apply: () => null, nulls: false };
+const hide: ColumnAction = { rule: 'hide', strategy: 'redact', apply: () => '[hidden]', nulls: false, derived: 'deny' };
+const upper: ColumnAction = { rule: 'upper', strategy: 'fake', apply: (value) => value.toUpperCase(), nulls: false, derived: 'deny' };
+const nothing: ColumnAction = { rule: 'nothing', strategy: 'fake', apply: () => null, nulls: false, derived: 'deny' };
 const gone: ColumnAction = {
   rule: 'gone',
   strategy: 'null',
@@ -55,6 +55,7 @@ const gone: ColumnAction = {
     throw new Error('the null strategy needs no value');
   },
   nulls: true,
+  derived: 'deny',
 };
 
 function shape(typeOid: number): ValueShape {
@@ -133,7 +134,7 @@ describe('json and jsonb cells', () => {
     for (const [type, oid] of [['json', 114], ['jsonb', 3802]] as const) {
       for (const format of [0, 1] as const) {
         const bytes = (await cell(`SELECT ${document}::${type}`, [], format === 1))!;
-        const quoting: ColumnAction = { rule: 'quote', strategy: 'redact', apply: (value) => `len ${value.length} "q" \\`, nulls: false };
+        const quoting: ColumnAction = { rule: 'quote', strategy: 'redact', apply: (value) => `len ${value.length} "q" \\`, nulls: false, derived: 'deny' };
         const masked = run(bytes, { shape: shape(oid), format, column: quoting });
         expect(masked.hits).toEqual({ quote: 1 });
         expect(JSON.parse((await readBack(masked.out!, type, format))!)).toMatch(/^len \d+ "q" \\$/);

@@ -89,7 +89,7 @@ describe('maskDataRow', () => {
 
   it('writes NULL for a cell masked to NULL', () => {
     const row = typed(0x44, Buffer.from('0003 00000003 613462 ffffffff 00000001 62'.replaceAll(' ', ''), 'hex'));
-    const toNull: CellAction = { shape: { kind: 'text' }, format: 0, column: { rule: 'drop', strategy: 'fake', apply: () => null, nulls: false } };
+    const toNull: CellAction = { shape: { kind: 'text' }, format: 0, column: { rule: 'drop', strategy: 'fake', apply: () => null, nulls: false, derived: 'deny' } };
     const hits: MaskingHits = new Map();
     const masked = maskDataRow(frameOf(row), [toNull, toNull, undefined], hits)!;
     expect(masked.toString('hex')).toBe(`44${(4 + 2 + 4 + 4 + 5).toString(16).padStart(8, '0')}0003ffffffffffffffff0000000162`);

@@ -390,6 +390,30 @@ describe('dangerous functions from configuration', () => {
   });
 });
 
+describe('full scans of listed tables', () => {
+  const scans = new SqlClassifier({ fullScanTables: ['public.users', 'billing.*'] });
+  const flagged = (sql: string) => {
+    const result = scans.classify(sql, CTX);
+    return result.ok && result.statements.some((statement) => statement.flags.includes('full_scan'));
+  };
+
+  it('flags a SELECT without WHERE or LIMIT on a listed table, through joins and subqueries', () => {
+    expect(flagged('SELECT * FROM users')).toBe(true);
+    expect(flagged('SELECT u.email FROM orders o JOIN users u ON u.id = o.user_id')).toBe(true);
+    expect(flagged('SELECT * FROM billing.invoices')).toBe(true);
+    expect(flagged('SELECT count(*) FROM (SELECT * FROM public.Users) s WHERE true')).toBe(true);
+    expect(flagged('COPY (SELECT * FROM users) TO STDOUT')).toBe(true);
+  });
+
+  it('does not flag bounded reads, other tables or a CTE named like a listed table', () => {
+    expect(flagged('SELECT * FROM users WHERE id = 1')).toBe(false);
+    expect(flagged('SELECT * FROM users LIMIT 10')).toBe(false);
+    expect(flagged('SELECT * FROM orders')).toBe(false);
+    expect(flagged('WITH users AS (SELECT 1 AS id) SELECT * FROM users')).toBe(false);
+    expect(new SqlClassifier().classify('SELECT * FROM users', CTX)).toMatchObject({ ok: true, statements: [{ flags: [] }] });
+  });
+});
+
 describe('classification cache', () => {
   it('returns the same frozen result for the same text', () => {
     const first = classifier.classify('SELECT * FROM cached_table', CTX);
