@@ -92,6 +92,9 @@ export function transcriptFrames(session: TranscriptSession, events: readonly Tr
       case 'notice':
         push(time, seq, 'notice', [`${printable(str(p.severity) ?? 'NOTICE')}:  ${printable(str(p.message) ?? '')}`]);
         break;
+      case 'limit':
+        push(time, seq, 'decision', [limitLine(p)]);
+        break;
       case 'disconnect': {
         const counters = record(p.counters);
         const status = str(p.status) ?? 'closed';
@@ -160,6 +163,29 @@ function decisionLine(p: Payload): string {
       return approval ? `-- waiting for approval ${printable(approval)} (rule ${rule})` : `-- rule ${rule} needs approval`;
     default:
       return `-- ${printable(str(p.effect) ?? 'decided')} by rule ${rule}`;
+  }
+}
+
+/** A bulk-export limit the session hit (result-limiter.ts, statement-gate.ts): which, set where, and what the gateway did. */
+function limitLine(p: Payload): string {
+  const what = `limit ${printable(str(p.limit) ?? '?')} = ${num(p.value) ?? '?'} (${printable(str(p.rule) ?? '?')})`;
+  const rows = num(p.rows);
+  const after = rows === undefined ? '' : ` after ${plural(rows, 'row')}`;
+  switch (str(p.action)) {
+    case 'stopped':
+      return `-- ${what}: result stopped${after}`;
+    case 'held':
+      return `-- ${what}: result held for approval${after}`;
+    case 'approved':
+      return `-- ${what}: approved, the result goes on`;
+    case 'denied':
+      return `-- ${what}: approval refused, result stopped${after}`;
+    case 'refused':
+      return `-- ${what}: statement refused`;
+    case 'discarded':
+      return `-- ${what}: the rest of the message ran upstream but its results were dropped`;
+    default:
+      return `-- ${what}: ${printable(str(p.action) ?? 'hit')}`;
   }
 }
 

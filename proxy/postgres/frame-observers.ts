@@ -153,7 +153,7 @@ export function observeServerFrame(log: StatementLog, frame: Frame, parameters: 
     case BackendCode.ParameterStatus: {
       const status = decodeBackend(frame);
       if (status.name === 'parameterStatus') parameters.set(status.parameterName, status.parameterValue);
-      break;
+      return results?.parameterStatus(frame);
     }
     case BackendCode.Authentication:
     case BackendCode.BackendKeyData:

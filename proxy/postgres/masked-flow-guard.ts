@@ -60,6 +60,8 @@ export class MaskedFlowGuard {
     const binary = nodes.find(({ node }) => isBinaryCopyOut(node));
     if (binary) return this.#keep(key, { decision: BINARY_COPY, touchesMasked: false });
     if (!this.profile.hasColumnRules) return this.#keep(key, CLEAR);
+    const opaque = nodes.map(({ node }) => uncheckable(node)).find((reason) => reason !== undefined);
+    if (opaque) return this.#keep(key, { decision: denied(GATEWAY_RULES.masking, opaque, 'not checkable against masking rules'), touchesMasked: true });
     let relations: string[];
     try {
       relations = [...new Set(nodes.flatMap(({ node, text: own }) => relationsNamed(node, own, names)))];
@@ -151,6 +153,25 @@ function catalogFailure(message: string): Decision {
 
 function unreadable(error: unknown): Decision {
   return denied(GATEWAY_RULES.masking, `Sluice could not check the statement against masking rules: ${(error as Error).message}`, 'masking analysis failed');
+}
+
+/**
+ * Statements whose effect on masked columns the analysis cannot see, refused for callers with
+ * column rules: CREATE TABLE AS EXECUTE stores what a prepared statement returns (its text is
+ * the session's, not this statement's), and a schema renamed moves every table in it out from
+ * under the rules that name it.
+ */
+function uncheckable(node: PgNode): string | undefined {
+  const unwrapped = unwrap(node);
+  if (!unwrapped) return undefined;
+  const [type, body] = unwrapped;
+  if (type === 'CreateTableAsStmt' && asNode(body.query)?.ExecuteStmt !== undefined) {
+    return 'CREATE TABLE AS EXECUTE is refused while column masking rules apply to you: Sluice cannot check what the prepared statement stores; write its SELECT in CREATE TABLE AS instead';
+  }
+  if (type === 'RenameStmt' && body.renameType === 'OBJECT_SCHEMA') {
+    return 'renaming a schema is refused while column masking rules apply to you: masking rules name tables by schema, and the rename would move them out from under the rules';
+  }
+  return undefined;
 }
 
 /** COPY ... TO with FORMAT binary (or the old BINARY keyword, which the parser turns into the same option). */

@@ -7,7 +7,7 @@ import { dataRowCells, maskDataRow } from './data-row.js';
 import { MaskingFailure } from './masking-failure.js';
 import type { Frame } from './message-reader.js';
 import { resultFormats, type ResultField } from './row-description.js';
-import { maskNotification, maskServerMessage, type MaskedServerMessage } from './server-message-masker.js';
+import { maskNotification, maskParameterStatus, maskServerMessage, type MaskedServerMessage } from './server-message-masker.js';
 import type { ResultColumns, ResultTarget } from './statement-log.js';
 
 export { MaskingFailure } from './masking-failure.js';
@@ -103,6 +103,11 @@ export class ResultMasker {
   /** A NotificationResponse: the masked message to send instead, or undefined to forward it unchanged. */
   notification(frame: Frame): Buffer | undefined {
     return this.active ? maskNotification(frame, this.profile.content) : undefined;
+  }
+
+  /** A ParameterStatus: the masked message to send instead (the gateway keeps the real value), or undefined. */
+  parameterStatus(frame: Frame): Buffer | undefined {
+    return this.active ? maskParameterStatus(frame, this.profile.content) : undefined;
   }
 
   /** CopyOutResponse or CopyBothResponse: a COPY's rows follow. Throws MaskingFailure for output that cannot be masked. */

@@ -127,6 +127,22 @@ export function maskNotification(frame: Frame, content: ContentMasker): Buffer |
 }
 
 /**
+ * Masks a ParameterStatus value (`SELECT set_config('application_name', <a value>, false)`
+ * reports it back): content detectors over the value, the name kept. Undefined when nothing changed.
+ */
+export function maskParameterStatus(frame: Frame, content: ContentMasker): Buffer | undefined {
+  if (content.empty) return undefined;
+  const name = readString(frame, frame.start + 5, 'ParameterStatus', 'its name');
+  const value = readString(frame, name.end + 1, 'ParameterStatus', 'its value');
+  if (value.end + 1 !== frame.end) throw malformed('ParameterStatus', 'bytes after its value');
+  const text = frame.buffer.toString('utf8', value.start, value.end);
+  let next = masked(content, text);
+  if (next === text) return undefined;
+  if (!isUtf8(frame.buffer.subarray(value.start, value.end))) next = HIDDEN;
+  return rebuild(frame, [{ type: 0, ...name }, { type: 0, ...value }], [undefined, next], false);
+}
+
+/**
  * Redacts the values PostgreSQL quotes in its messages (one field's text): `type integer: "x"`,
  * `Key (email)=(x) already exists.`, `Failing row contains (x).`, `value "x" is out of range`,
  * json's `Token "x" is invalid.` and `JSON data, line 1: x`, and, in `sql` text (context lines

@@ -311,6 +311,8 @@ const CASES: readonly BypassCase[] = [
   },
   { name: 'ALTER TABLE RENAME COLUMN secret_note TO x, then SELECT x', rollback: true, steps: ['ALTER TABLE users RENAME COLUMN secret_note TO x', 'SELECT x FROM users'] },
   { name: 'ALTER TABLE users RENAME TO people, then SELECT from people', rollback: true, steps: ['ALTER TABLE users RENAME TO people', 'SELECT secret_note FROM people'] },
+  { name: 'ALTER SCHEMA public RENAME, then SELECT from the renamed schema', rollback: true, steps: ['ALTER SCHEMA public RENAME TO pub2', 'SELECT secret_note FROM pub2.users'] },
+  { name: 'CREATE TABLE AS EXECUTE of a prepared bare select, then SELECT from the copy', rollback: true, steps: ['PREPARE notes_p AS SELECT secret_note FROM users', 'CREATE TEMP TABLE notes_copy AS EXECUTE notes_p', 'SELECT * FROM notes_copy'] },
   // Function bodies and DO blocks
   {
     name: 'a temporary SQL function returning the column',

@@ -107,6 +107,14 @@ describe('notifications', () => {
   });
 });
 
+describe('parameter status', () => {
+  it('masks a value set_config reports back, while the session keeps working', async () => {
+    await client.query("SELECT set_config('application_name', 'job for a@b.com', false)");
+    expect((await client.query('SHOW application_name')).rows).toEqual([{ application_name: 'job for [redacted:email]' }]);
+    expect(received()).toContain('job for [redacted:email]');
+  });
+});
+
 /** Runs psql through the gateway (not the tap); its exit code and output, failures included. */
 function runPsql(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

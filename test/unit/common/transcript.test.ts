@@ -109,6 +109,24 @@ describe('transcriptFrames', () => {
     expect(text(list)).toBe(['-- approval denied by bob: freeze', '-- approval A2 expired: no decision in 2s', '-- approval A3 cancelled: client cancelled', ''].join('\n'));
   });
 
+  it('says which limit a session hit and what the gateway did', () => {
+    const list = events(
+      { kind: 'limit', payload: { limit: 'rows_per_statement', value: 1000, rule: 'ci-export', action: 'stopped', rows: 1000, text: 'SELECT * FROM big' } },
+      { kind: 'limit', payload: { limit: 'statements_per_minute', value: 5, rule: 'limits', action: 'refused', text: 'SELECT 6' } },
+      { kind: 'limit', payload: { limit: 'bytes_per_session', value: 20000, rule: 'ci-bytes', action: 'held', rows: 84 } },
+    );
+    const frames = transcriptFrames(SESSION, list);
+    expect(frames.map((frame) => frame.kind)).toEqual(['decision', 'decision', 'decision']);
+    expect(text(list)).toBe(
+      [
+        '-- limit rows_per_statement = 1000 (ci-export): result stopped after 1000 rows',
+        '-- limit statements_per_minute = 5 (limits): statement refused',
+        '-- limit bytes_per_session = 20000 (ci-bytes): result held for approval after 84 rows',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('prints upstream errors and session errors as psql does, with the SQLSTATE', () => {
     const list = events(
       { kind: 'query', payload: { text: 'SELECT * FROM nope', duration_ms: 0.75, rows: 0, outcome: 'error', tags: [], error: { code: '42P01', message: 'relation "nope" does not exist' } } },

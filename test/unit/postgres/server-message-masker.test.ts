@@ -4,7 +4,7 @@ import { MaskingRules } from '../../../proxy/masking/masking-rules.js';
 import type { ContentMasker } from '../../../proxy/masking/masking-types.js';
 import { decodeBackend } from '../../../proxy/postgres/backend-decode.js';
 import { ProtocolError } from '../../../proxy/postgres/protocol-error.js';
-import { maskNotification, maskServerMessage, RAISED_REDACTION, redactQuotedValues } from '../../../proxy/postgres/server-message-masker.js';
+import { maskNotification, maskParameterStatus, maskServerMessage, RAISED_REDACTION, redactQuotedValues } from '../../../proxy/postgres/server-message-masker.js';
 import { frameOf, int32, notificationResponse, typed } from '../../fixtures/postgres/protocol-messages.js';
 import { fuzzSeed, prng } from '../../helpers/prng.js';
 
@@ -188,6 +188,19 @@ describe('NotificationResponse masking', () => {
     const original = notificationResponse(4711, 'jobs', 'payload a@b.com');
     for (const short of truncations(original)) expect(() => maskNotification(frameOf(short), pii)).toThrow(ProtocolError);
     expect(() => maskNotification(frameOf(typed('A', int32(1), Buffer.from('c\0p\0extra'))), pii)).toThrow(/bytes after its payload/);
+  });
+});
+
+describe('ParameterStatus masking', () => {
+  const status = (name: string, value: string) => typed('S', Buffer.from(`${name}\0${value}\0`, 'utf8'));
+
+  it('masks the value, keeps the name, and forwards what nothing changes', () => {
+    expect(maskParameterStatus(frameOf(status('application_name', 'job for zoe@example.com')), pii)?.equals(status('application_name', 'job for [redacted:email]'))).toBe(true);
+    expect(maskParameterStatus(frameOf(status('search_path', '"$user", public')), pii)).toBeUndefined();
+  });
+
+  it('throws ProtocolError for a status cut short anywhere', () => {
+    for (const short of truncations(status('application_name', 'a@b.com'))) expect(() => maskParameterStatus(frameOf(short), pii)).toThrow(ProtocolError);
   });
 });
 
