@@ -58,7 +58,12 @@ interface Entry {
   timer: NodeJS.Timeout | undefined;
 }
 
-export function createApprovalBroker(options: ApprovalBrokerOptions): ApprovalBroker {
+/** The in-process broker: one gateway's approvals, decided synchronously. */
+export interface LocalApprovalBroker extends ApprovalBroker {
+  decide(id: string, approver: Identity, input: DecideInput): Approval;
+}
+
+export function createApprovalBroker(options: ApprovalBrokerOptions): LocalApprovalBroker {
   return new MemoryApprovalBroker(options);
 }
 

@@ -104,8 +104,12 @@ export interface ApprovalListQuery {
  */
 export interface ApprovalBroker {
   request(request: ApprovalRequest, recording: SessionRecording): PendingApproval;
-  /** An approver's vote. The caller (engine API) has checked the approvers role. */
-  decide(id: string, approver: Identity, input: DecideInput): Approval;
+  /**
+   * An approver's vote. The caller (engine API) has checked the approvers role. A shared broker
+   * (PostgreSQL, several gateways) answers once its transaction committed; rejects with
+   * ApprovalError for a refused vote.
+   */
+  decide(id: string, approver: Identity, input: DecideInput): Approval | Promise<Approval>;
   /** The requester went away (disconnect, CancelRequest): the request ends as cancelled. */
   cancel(id: string, cause: string): void;
   /** The approved statement was forwarded: recorded, and the approval can never be used again. */

@@ -46,6 +46,8 @@ export interface SessionCounters {
 
 export interface SessionRecord extends SessionStart {
   readonly id: string;
+  /** The gateway that recorded it (its signing key's kid), in a store several gateways share; absent in a SQLite store. */
+  readonly gateway?: string;
   /** Milliseconds since the epoch. */
   readonly startedAt: number;
   readonly endedAt: number | null;
@@ -93,16 +95,39 @@ export interface SessionQuery {
   readonly status?: SessionStatus;
 }
 
+/** A gateway writing to a shared store, as the store registers it at the gateway's start. */
+export interface GatewayRecord {
+  /** Its signing key's kid (keyIdOf in proxy/common/checkpoint-verify.ts). */
+  readonly id: string;
+  /** Host name and data_dir, for people. */
+  readonly name: string;
+  /** Its Ed25519 public key as `sluice key show` prints it (publicKeyLine). */
+  readonly publicKey: string;
+  /** Epoch ms. */
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+}
+
 /** Reading a store: the writing store does it, and so does `sluice sessions` from another process. */
 export interface AuditReader {
+  /** Where it is, for people: the SQLite file, or the PostgreSQL URL without credentials. */
   readonly file: string;
+  /**
+   * A shared store's gateways; undefined for a single-gateway store (SQLite), whose one ledger
+   * readChain() returns. In a shared store each gateway keeps its own ledger, checkpoints and
+   * retention records, signed with its own key.
+   */
+  gateways?(): Promise<GatewayRecord[]>;
   /** Newest first. */
   listSessions(query?: SessionQuery): Promise<SessionRecord[]>;
   getSession(id: string): Promise<SessionRecord | undefined>;
   /** In seq order. */
   listEvents(sessionId: string): Promise<EventRecord[]>;
-  /** Everything `sluice verify` checks besides the events: every session's seal, the ledger and the checkpoints. */
-  readChain(): Promise<ChainRecords>;
+  /**
+   * Everything `sluice verify` checks besides the events: every session's seal, the ledger and
+   * the checkpoints. In a shared store, those of one gateway (required there).
+   */
+  readChain(gateway?: string): Promise<ChainRecords>;
   close(): Promise<void>;
 }
 
@@ -139,7 +164,12 @@ export interface AuditStoreStats {
 export interface AuditStore extends AuditReader {
   /** Sync: the session row and its `connect` event are queued and the id is returned at once. */
   beginSession(start: SessionStart): SessionRecording;
-  /** Set once a write failed; the gateway refuses new work while it is set (fail closed). */
+  /**
+   * Set while the store cannot take what the gateway records; the gateway refuses new sessions
+   * and statements while it is set (fail closed). SQLite: from the first failed write on. A
+   * PostgreSQL store: while its buffer is full or (strict) its connection is down; cleared once
+   * it writes again.
+   */
   readonly failure: Error | undefined;
   /** Resolves when everything queued so far is committed (or has failed). */
   flush(): Promise<void>;

@@ -333,7 +333,7 @@ describe('approval expiry and quorum', () => {
       const requested = nextRequest(strict);
       const update = client.query('UPDATE items SET qty = -1 WHERE id = 7').catch((caught: pg.DatabaseError) => caught);
       const approval = await requested;
-      expect(strict.engine.approvals.decide(approval.id, alice, { decision: 'approve' }).status).toBe('pending');
+      expect((await strict.engine.approvals.decide(approval.id, alice, { decision: 'approve' })).status).toBe('pending');
       const error = await update;
       expect((error as pg.DatabaseError).code).toBe('42501');
       expect((error as pg.DatabaseError).message).toMatch(new RegExp(`approval ${approval.id} expired`));
