@@ -14,6 +14,8 @@ export const GATEWAY_RULES = {
   empty: 'empty',
   /** The masking guard: a statement would carry masked values where result masking cannot follow them. */
   masking: 'masking',
+  /** The audit store cannot record: statements are refused until it can. */
+  auditStore: 'audit-store',
 } as const;
 
 /** Names config refuses for rules, because gateway decisions use them. */

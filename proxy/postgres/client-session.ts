@@ -207,6 +207,7 @@ function startRelay(args: {
         approvals: ctx.approvals,
         recording,
         forRecord,
+        storeFailure: () => ctx.store.failure,
         ...(limits?.limits.statements_per_minute
           ? { rate: { counter: new StatementRate(limits.limits.statements_per_minute.value), source: limits.limits.statements_per_minute.source } }
           : {}),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SessionRecording } from '../audit/audit-types.js';
 import type { ApprovalBroker, ApprovalOutcome, Requester } from '../approvals/approval-types.js';
 import type { Decision } from '../policy/decision.js';
-import { denialMessage } from '../policy/gateway-decisions.js';
+import { denialMessage, GATEWAY_RULES } from '../policy/gateway-decisions.js';
 import { noticeResponse } from './backend-writer.js';
 import { observeClientFrame } from './frame-observers.js';
 import type { FrameWriter } from './frame-writer.js';
@@ -32,6 +32,8 @@ export interface GateOptions {
   /** Stop or restart reading the client while a held statement's queue is over its bound. */
   readonly pauseClient: (paused: boolean) => void;
   readonly fail: (error: unknown) => void;
+  /** Why the audit store cannot record now (undefined while it can): statements are then refused, not run unrecorded. */
+  readonly storeFailure?: () => Error | undefined;
   /** limits statements_per_minute for this caller, and the rule (or top level) it comes from. */
   readonly rate?: { readonly counter: StatementRate; readonly source: string };
 }
@@ -174,7 +176,7 @@ export class StatementGate {
 
   #gate(frame: Frame, judgement: Judgement, portal?: string): boolean {
     const { decision } = judgement;
-    if (decision.effect !== 'deny' && this.#overRate(frame, judgement, portal)) return true;
+    if (decision.effect !== 'deny' && (this.#unrecordable(frame, judgement, portal) || this.#overRate(frame, judgement, portal))) return true;
     switch (decision.effect) {
       case 'allow':
         this.#forward(frame, judgement, portal, { effect: 'allow', rule: decision.rule });
@@ -186,6 +188,13 @@ export class StatementGate {
       case 'approve':
         return this.#requestApproval(frame, judgement, portal);
     }
+  }
+
+  /** Fail closed: a statement the audit store cannot record does not run. */
+  #unrecordable(frame: Frame, judgement: Judgement, portal: string | undefined): boolean {
+    if (!this.options.storeFailure?.()) return false;
+    this.#deny(frame, judgement.text, portal, STORE_FAILING, GATEWAY_RULES.auditStore);
+    return true;
   }
 
   /** statements_per_minute: past it the statement is refused (it never runs), with when to retry. */
@@ -310,6 +319,12 @@ export class StatementGate {
     });
   }
 }
+
+const STORE_FAILING = {
+  code: '58030',
+  message: 'Sluice refused this statement: the audit store cannot record it right now',
+  hint: 'the gateway keeps retrying the store; try again shortly, or ask an operator to check the gateway log',
+};
 
 const CANCELLED = { code: '57014', message: 'canceling statement due to user request', detail: 'the statement was waiting for approval; it never ran' };
 

@@ -69,6 +69,8 @@ export interface TestGatewayOptions {
   readonly resultSample?: string;
   /** The `limits:` section as a YAML flow mapping (e.g. "{ rows_per_statement: 1000 }"). */
   readonly limits?: string;
+  /** A postgres:// URL (password included) for `audit.store`: written to a file and referenced as ${file:…}. */
+  readonly auditStoreUrl?: string;
 }
 
 export interface GatewayStaff {
@@ -102,6 +104,7 @@ export async function writeGatewayConfig(db: TestDatabase, options: TestGatewayO
   const staff: GatewayStaff = { alice: createStaticToken().token, bob: createStaticToken().token, carol: createStaticToken().token };
   const policy = options.policy ?? [`{ name: ci-all, match: { groups: [ci], resources: [testdb], flags: ${ALL_FLAGS} }, effect: allow }`];
   await writeFile(join(dir, 'upstream-password'), options.upstreamPassword ?? db.password, { mode: 0o600 });
+  if (options.auditStoreUrl) await writeFile(join(dir, 'audit-store-url'), options.auditStoreUrl, { mode: 0o600 });
   const upstream = options.upstream ?? { host: db.host, port: db.port };
   const resource = 'testdb';
   const configFile = join(dir, 'sluice.yaml');
@@ -137,7 +140,7 @@ export async function writeGatewayConfig(db: TestDatabase, options: TestGatewayO
       ...(options.approvals ? [`approvals: ${options.approvals}`] : []),
       ...(options.limits ? [`limits: ${options.limits}`] : []),
       ...(options.masking ? ['masking:', ...options.masking.map((rule) => `  - ${rule}`)] : []),
-      `audit: { durability: ${options.durability ?? 'batched'}${options.resultSample ? `, result_sample: ${options.resultSample}` : ''} }`,
+      `audit: { durability: ${options.durability ?? 'batched'}${options.resultSample ? `, result_sample: ${options.resultSample}` : ''}${options.auditStoreUrl ? ', store: "${file:audit-store-url}"' : ''} }`,
       '',
     ].join('\n'),
   );
