@@ -120,6 +120,6 @@ export interface ApprovalBroker {
   list(query?: ApprovalListQuery): Approval[];
   /** Listeners for the engine API's events; returns an unsubscribe function. */
   on(event: 'requested' | 'decided', listener: (approval: Approval) => void): () => void;
-  /** Cancels every pending request (gateway shutdown) and stops timers. */
-  close(): void;
+  /** Cancels every pending request (gateway shutdown) and stops timers (a shared broker also closes its connections). */
+  close(): void | Promise<void>;
 }

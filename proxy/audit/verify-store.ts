@@ -1,9 +1,9 @@
 import type { ChainedEvent, ChainProblem } from '../common/audit-chain-types.js';
 import { eventHashInput } from '../common/chain-hash.js';
 import { checkpointProblem, prunedSessions, shortHash, verifyLedger, verifySessionEvents, type EventHasher } from '../common/chain-verify.js';
-import type { Ed25519PublicJwk } from '../common/checkpoint-verify.js';
+import { keyIdOf, parsePublicKey, type Ed25519PublicJwk } from '../common/checkpoint-verify.js';
 import { sha256HexSync } from './event-chain.js';
-import type { AuditReader } from './audit-types.js';
+import type { AuditReader, GatewayRecord } from './audit-types.js';
 
 /** What `sluice verify` found in a live store. */
 export type StoreVerification =
@@ -26,8 +26,8 @@ export type StoreVerification =
  * every checkpoint's signature and the ledger head it signed (entries removed or rewritten since
  * are caught there, unless the signing key was used to sign again).
  */
-export async function verifyStore(reader: AuditReader, publicJwk: Ed25519PublicJwk): Promise<StoreVerification> {
-  const chain = await reader.readChain();
+export async function verifyStore(reader: AuditReader, publicJwk: Ed25519PublicJwk, gateway?: string): Promise<StoreVerification> {
+  const chain = await reader.readChain(gateway);
   const heads = new Map<string, { first?: string; last?: string; ended: boolean }>();
   let events = 0;
   for (const session of chain.sessions) {
@@ -86,3 +86,34 @@ export async function verifyStore(reader: AuditReader, publicJwk: Ed25519PublicJ
 
 /** node:crypto's digest, synchronous: the WebCrypto default costs a promise and a copy per event. */
 const hashSync: EventHasher = async (prevHash, event) => sha256HexSync(eventHashInput(prevHash, event));
+
+/** One gateway's part of a shared store, checked with its key. */
+export type GatewayVerification = StoreVerification & { readonly gateway: string; readonly name: string; readonly keyTrusted: boolean };
+
+/**
+ * Checks a store several gateways share: each gateway's sessions, ledger, checkpoints and
+ * retention records with that gateway's own key. `trusted` pins keys: a gateway whose key is not
+ * among them fails. Without it, each gateway's key is the one it registered in the store, which
+ * proves the chains intact but not who wrote them (someone able to rewrite the store could
+ * register a key too).
+ */
+export async function verifyGateways(reader: AuditReader & { gateways(): Promise<GatewayRecord[]> }, trusted?: readonly Ed25519PublicJwk[]): Promise<GatewayVerification[]> {
+  const pinned = trusted && new Map(await Promise.all(trusted.map(async (jwk) => [await keyIdOf(jwk), jwk] as const)));
+  const results: GatewayVerification[] = [];
+  for (const gateway of await reader.gateways()) {
+    let registered: Ed25519PublicJwk;
+    try {
+      registered = parsePublicKey(gateway.publicKey);
+    } catch (error) {
+      results.push({ ok: false, gateway: gateway.id, name: gateway.name, keyTrusted: false, problem: { message: `gateway ${gateway.id} registered a key that does not parse: ${(error as Error).message}` } });
+      continue;
+    }
+    const key = pinned ? pinned.get(gateway.id) : registered;
+    if (!key) {
+      results.push({ ok: false, gateway: gateway.id, name: gateway.name, keyTrusted: false, problem: { message: `gateway ${gateway.id} (${gateway.name}) recorded sessions with a key you did not pass with --key` } });
+      continue;
+    }
+    results.push({ ...(await verifyStore(reader, key, gateway.id)), gateway: gateway.id, name: gateway.name, keyTrusted: pinned !== undefined });
+  }
+  return results;
+}

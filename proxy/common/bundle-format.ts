@@ -29,6 +29,12 @@ export interface BundleManifest {
   readonly created: number;
   /** The signing key's one-line form (sluice-ed25519:…), for checking without a trusted key. */
   readonly gateway_key: string;
+  /**
+   * In a store several gateways share: the public key line of the gateway whose ledger,
+   * checkpoints and retention records the bundle carries, when that is not the signer. Absent:
+   * they are `gateway_key`'s (every SQLite export, and a gateway exporting its own sessions).
+   */
+  readonly ledger_key?: string;
   readonly filter: BundleFilter;
   /** True when a filter chose the sessions: the ledger then names sessions the bundle does not hold. */
   readonly partial: boolean;
@@ -156,6 +162,7 @@ export function manifestFromPayload(bytes: Uint8Array): BundleManifest {
     isText(m.kid) ? '' : 'kid',
     isCount(m.created) ? '' : 'created',
     isText(m.gateway_key) ? '' : 'gateway_key',
+    m.ledger_key === undefined || isText(m.ledger_key) ? '' : 'ledger_key',
     isFilter(m.filter) ? '' : 'filter',
     typeof m.partial === 'boolean' ? '' : 'partial',
     Array.isArray(m.sessions) && m.sessions.every(isText) ? '' : 'sessions',

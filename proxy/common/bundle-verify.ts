@@ -28,6 +28,12 @@ export type BundleReport =
       readonly ledger: readonly LedgerEntry[];
       readonly checkpoints: readonly BundleCheckpoint[];
       /**
+       * The key id the ledger's checkpoints and retention records verified with: the manifest's
+       * `ledger_key` (another gateway of a shared store), else the signer's. Whoever signed the
+       * manifest vouches for it; `keyTrusted` says whether that signer is one the caller trusts.
+       */
+      readonly ledgerKid: string;
+      /**
        * Whether the signatures were checked with a key the caller trusts. False when none was
        * given: then they were checked with the key the bundle names, which whoever wrote the
        * bundle chose, so the check proves consistency, not origin.
@@ -61,6 +67,7 @@ function fail(what: BundlePart, message: string, at: ChainProblem | object = {})
 async function check(text: string, trustedKey: Ed25519PublicJwk | undefined): Promise<BundleReport> {
   const { manifestJws, body } = splitBundle(text);
   const { manifest, key } = await verifyManifest(manifestJws, trustedKey);
+  const ledgerKey = await ledgerKeyOf(manifest, key);
   if ((await sha256Hex(body)) !== manifest.body_sha256) fail('body', 'the bundle was changed after it was signed: its body does not match the manifest');
   // A body that hashes right was written as signed: a record it cannot read is the writer's fault.
   const { sessions, ledger, checkpoints, prunes } = parseBody(body);
@@ -97,9 +104,9 @@ async function check(text: string, trustedKey: Ed25519PublicJwk | undefined): Pr
   for (const prune of prunes) {
     let removed;
     try {
-      removed = await prunedSessions(prune, key);
+      removed = await prunedSessions(prune, ledgerKey.jwk);
     } catch (error) {
-      return fail('ledger', (error as Error).message);
+      return fail('ledger', withLedgerKey((error as Error).message, ledgerKey));
     }
     for (const session of removed) if (!ends.has(session.id)) ends.set(session.id, { first: session.first, last: session.last, ended: true });
   }
@@ -111,8 +118,8 @@ async function check(text: string, trustedKey: Ed25519PublicJwk | undefined): Pr
     fail('ledger', `the ledger ends at entry ${head.ledger_n} (${shortHash(head.ledger_n === 0 ? GENESIS_HASH : head.ledger_head)}), but the manifest signed entry ${manifest.ledger_head.n} (${shortHash(manifest.ledger_head.hash)}) as its head`, { ledger_n: head.ledger_n });
   }
 
-  for (const checkpoint of checkpoints) await verifyBundleCheckpoint(checkpoint, ledger, key);
-  return { ok: true, manifest, sessions, events, ledger, checkpoints, keyTrusted: trustedKey !== undefined };
+  for (const checkpoint of checkpoints) await verifyBundleCheckpoint(checkpoint, ledger, ledgerKey);
+  return { ok: true, manifest, sessions, events, ledger, checkpoints, ledgerKid: ledgerKey.kid, keyTrusted: trustedKey !== undefined };
 }
 
 /** The signed manifest, and the key that verified it (the trusted one, else the one it names). */
@@ -146,9 +153,43 @@ async function verifyManifest(jws: string, trustedKey: Ed25519PublicJwk | undefi
   return { manifest, key };
 }
 
-async function verifyBundleCheckpoint(checkpoint: BundleCheckpoint, ledger: readonly LedgerEntry[], key: Ed25519PublicJwk): Promise<void> {
-  const problem = await checkpointProblem(checkpoint, ledger, key, "the bundle's ledger");
-  if (problem) fail('checkpoint', problem.message, problem);
+/** The key the ledger's signatures (checkpoints, retention records) are checked with, and where the manifest named it. */
+interface LedgerKey {
+  readonly jwk: Ed25519PublicJwk;
+  readonly kid: string;
+  readonly from: 'gateway_key' | 'ledger_key';
+}
+
+/**
+ * The manifest's ledger_key when it has one (a bundle of another gateway's sessions, from a
+ * shared store), else the key the manifest verified with. Read from the verified manifest only:
+ * the signature covers it, so it is the signer's word for whose ledger this is.
+ */
+async function ledgerKeyOf(manifest: BundleManifest, signer: Ed25519PublicJwk): Promise<LedgerKey> {
+  if (manifest.ledger_key === undefined) return { jwk: signer, kid: await keyIdOf(signer), from: 'gateway_key' };
+  let jwk: Ed25519PublicJwk;
+  try {
+    jwk = parsePublicKey(manifest.ledger_key);
+  } catch (error) {
+    return fail('manifest', `the manifest's ledger_key cannot be read: ${(error as Error).message}`);
+  }
+  if (manifest.ledger_key !== publicKeyLine(jwk)) fail('manifest', `the manifest's ledger_key is not a key line (${publicKeyLine(jwk)}): the format writes it as sluice-ed25519:…`);
+  return { jwk, kid: await keyIdOf(jwk), from: 'ledger_key' };
+}
+
+async function verifyBundleCheckpoint(checkpoint: BundleCheckpoint, ledger: readonly LedgerEntry[], key: LedgerKey): Promise<void> {
+  const problem = await checkpointProblem(checkpoint, ledger, key.jwk, "the bundle's ledger");
+  if (problem) fail('checkpoint', withLedgerKey(problem.message, key, checkpoint.kid), problem);
+}
+
+/**
+ * A signature that fails with a ledger_key is most likely a bundle naming the wrong gateway's
+ * key: say which key that was and where it came from, not only that a signature failed.
+ */
+function withLedgerKey(message: string, key: LedgerKey, recordKid?: string): string {
+  if (key.from !== 'ledger_key' || !/signature does not verify/.test(message)) return message;
+  const claimed = recordKid !== undefined && recordKid !== key.kid ? `; its record says key ${recordKid} signed it` : '';
+  return `${message}${claimed}. Key ${key.kid} is the manifest's ledger_key, the gateway whose ledger the bundle says it carries: the bundle names the wrong gateway's key, or its ledger's signatures were changed`;
 }
 
 /** "event 4 was changed" read alone must say which session: "event 4 of session X was changed". */

@@ -35,8 +35,8 @@ export interface LoadedConfig {
 
 export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
-  /** False validates secret references without reading them (the secrets may live elsewhere). */
-  readonly resolveSecrets?: boolean;
+  /** False validates secret references without reading them (the secrets may live elsewhere); a function reads only the keys it accepts. */
+  readonly resolveSecrets?: boolean | ((path: readonly (string | number)[]) => boolean);
 }
 
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {

@@ -16,8 +16,12 @@ export interface ResolveOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Directory `${file:relative}` paths are resolved against (the config file's). */
   readonly baseDir: string;
-  /** False checks references' syntax only (e.g. `check-config --skip-secrets` where secrets are absent). */
-  readonly resolve: boolean;
+  /**
+   * False checks references' syntax only (e.g. `check-config --skip-secrets` where secrets are
+   * absent); a function resolves only the keys it accepts (the CLI reading a shared audit store
+   * needs `audit.store`, not the resources' passwords).
+   */
+  readonly resolve: boolean | ((path: ConfigPath) => boolean);
 }
 
 /**
@@ -43,7 +47,7 @@ function resolveString(input: string, path: ConfigPath, options: ResolveOptions,
   const resolved = input.replace(REFERENCE, (whole: string, kind: string, target: string) => {
     if (whole.startsWith('$$')) return whole.slice(1);
     sources.push(`${kind}:${target}`);
-    if (!options.resolve) return '';
+    if (options.resolve === false || (typeof options.resolve === 'function' && !options.resolve(path))) return '';
     const value = kind === 'env' ? readEnv(target, options.env) : readSecretFile(target, options.baseDir);
     if (typeof value === 'string') return value;
     problems.push({ path, message: value.problem });

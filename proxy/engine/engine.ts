@@ -1,9 +1,15 @@
 import { chmod, mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { startApiListener, type ApiListener } from '../api/api-server.js';
 import { createApprovalBroker } from '../approvals/approval-broker.js';
 import type { ApprovalBroker } from '../approvals/approval-types.js';
+import { openSharedApprovalBroker } from '../approvals/postgres/shared-approval-broker.js';
 import { openAuditStore } from '../audit/audit-store.js';
+import { openPostgresAuditStore } from '../audit/postgres/postgres-store.js';
+import { publicKeyLine } from '../common/checkpoint-verify.js';
+import { Secret } from '../config/secret.js';
 import { loadOrCreateSigningKey } from '../audit/signing-key.js';
 import type { AuditStore } from '../audit/audit-types.js';
 import type { Config } from '../config/schema.js';
@@ -52,9 +58,6 @@ export interface Engine {
 /** Starts what the config describes. Throws an Error naming the config key when something cannot start. */
 export async function startEngine(config: Config, options: EngineOptions): Promise<Engine> {
   const { log } = options;
-  if (config.audit.store !== 'sqlite') {
-    throw new Error('audit.store: a PostgreSQL audit store is not available yet in this version; use "sqlite"');
-  }
   // The parser is WASM: compiled once, before any session needs it.
   await loadSqlParser();
   const classifier = new SqlClassifier({ dangerousFunctions: config.sql.dangerous_functions, fullScanTables: config.limits.full_scan_tables });
@@ -72,26 +75,36 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   };
 
   let postgres: PostgresListener | undefined;
-  const rawStore = await openAuditStore({
-    dataDir: config.data_dir,
-    durability: config.audit.durability,
-    onError: (error) => {
-      // Fail closed: sessions the store cannot record must not go on, and new logins are refused
-      // (client-session checks store.failure) until an operator restarts the gateway.
-      log.error('audit store write failed; ending all sessions', { reason: error.message });
-      postgres?.endSessions('the audit store is failing, so Sluice ends sessions it cannot record', '58030');
-    },
-  }).catch(async (error: unknown) => {
+  // Checkpoints sign the ledger's head: periodically, and once more at shutdown. In a shared
+  // store the key's id is also this gateway's id.
+  const signer = await loadOrCreateSigningKey(config.data_dir).catch(async (error: unknown) => {
     await lock.release();
     throw error;
+  });
+  const sharedStore = config.audit.store === 'sqlite' ? undefined : config.audit.store instanceof Secret ? config.audit.store.reveal() : config.audit.store;
+  const rawStore = await (sharedStore
+    ? openPostgresAuditStore({
+        connectionString: sharedStore,
+        durability: config.audit.durability,
+        gateway: { id: signer.kid, name: `${hostname()}:${resolve(config.data_dir)}`, publicKey: publicKeyLine(signer.publicJwk) },
+        // Records lost: the store's `failure` refuses statements while it cannot record (statement-gate.ts).
+        onError: (error) => log.error('audit store: records lost', { reason: error.message }),
+      })
+    : openAuditStore({
+        dataDir: config.data_dir,
+        durability: config.audit.durability,
+        onError: (error) => {
+          // Fail closed: sessions the store cannot record must not go on, and new logins are refused
+          // (client-session checks store.failure) until an operator restarts the gateway.
+          log.error('audit store write failed; ending all sessions', { reason: error.message });
+          postgres?.endSessions('the audit store is failing, so Sluice ends sessions it cannot record', '58030');
+        },
+      })
+  ).catch(async (error: unknown) => {
+    await lock.release();
+    throw sharedStore ? new Error(`audit.store: ${(error as Error).message}`, { cause: error }) : error;
   });
   const store = observedStore(rawStore, events);
-  // Checkpoints sign the ledger's head: periodically, and once more at shutdown.
-  const signer = await loadOrCreateSigningKey(config.data_dir).catch(async (error: unknown) => {
-    await store.close();
-    await lock.release();
-    throw error;
-  });
   const checkpoint = () =>
     store.checkpoint(signer).catch((error: unknown) => log.error('audit checkpoint failed', { reason: (error as Error).message }));
   const checkpoints = setInterval(() => void checkpoint(), config.audit.checkpoint_interval);
@@ -105,7 +118,17 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   await prune();
   const pruning = setInterval(() => void prune(), 3_600_000);
   pruning.unref();
-  const approvals = createApprovalBroker({ timeoutMs: config.approvals.timeout, quorum: config.approvals.quorum, selfApproval: config.approvals.self_approval });
+  const brokerOptions = { timeoutMs: config.approvals.timeout, quorum: config.approvals.quorum, selfApproval: config.approvals.self_approval };
+  // A shared store is also the approval queue every gateway on it answers from.
+  const approvals: ApprovalBroker = sharedStore
+    ? await openSharedApprovalBroker({ ...brokerOptions, connectionString: sharedStore, gatewayId: signer.kid }).catch(async (error: unknown) => {
+        clearInterval(checkpoints);
+        clearInterval(pruning);
+        await store.close();
+        await lock.release();
+        throw new Error(`audit.store: the shared approval queue cannot be opened: ${(error as Error).message}`, { cause: error });
+      })
+    : createApprovalBroker(brokerOptions);
   approvals.on('requested', (approval) => events.emit('approval.requested', approval));
   approvals.on('decided', (approval) => events.emit('approval.decided', approval));
 
@@ -168,7 +191,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
     }
   } catch (error) {
     await postgres?.close();
-    approvals.close();
+    await approvals.close();
     await closeCatalogs(masking.catalogs);
     clearInterval(checkpoints);
     clearInterval(pruning);
@@ -192,7 +215,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         // First, so no decision arrives while the rest shuts down.
         await apiListener?.close();
         // Held statements end as cancelled (their clients get an error) before the listener closes.
-        approvals.close();
+        await approvals.close();
         await postgres?.close();
         await closeCatalogs(masking.catalogs);
         clearInterval(checkpoints);

@@ -19,6 +19,7 @@ import { SessionRelay, type RelayEnd } from './session-relay.js';
 import { negotiateStartup } from './startup-negotiation.js';
 import { StatementJudge, type Gatekeeping } from './statement-judge.js';
 import { StatementLog, type StatementRecord } from './statement-log.js';
+import { GATEWAY_RULES } from '../policy/gateway-decisions.js';
 import { MaskedFlowGuard } from './masked-flow-guard.js';
 import { ResultMasker, type SampleLimits } from './result-masker.js';
 import { ResultLimiter } from './result-limiter.js';
@@ -157,7 +158,8 @@ function startRelay(args: {
     counters.rows += statement.rows;
     if (statement.outcome === 'error') counters.errors++;
     const committed = recording.event('query', masking.content.empty ? statement : recordedStatement(statement, forRecord));
-    if (ctx.strictAudit) uncommitted = committed;
+    // A statement refused because the store cannot record never ran: its record need not be waited for.
+    if (ctx.strictAudit && statement.decision?.rule !== GATEWAY_RULES.auditStore) uncommitted = committed;
   });
   const catalog = ctx.masking.catalogs.get(resourceName);
   if (!catalog) throw new Error(`no catalog for resource "${resourceName}"`);

@@ -9,6 +9,8 @@ export interface ServeProcess {
   readonly pid: number;
   readonly host: string;
   readonly port: number;
+  /** The engine API's base URL, when the config has listen.api. */
+  readonly apiUrl: string | undefined;
   stdout(): string;
   stderr(): string;
   /** Resident memory now, from /proc (bytes). */
@@ -49,6 +51,7 @@ export async function startServeProcess(configFile: string, env: NodeJS.ProcessE
     child,
     pid: child.pid!,
     ...address,
+    apiUrl: /api listening on (\S+)/.exec(stdout)?.[1],
     stdout: () => stdout,
     stderr: () => stderr,
     rss: () => memoryKb(child.pid!, 'VmRSS') * 1024,

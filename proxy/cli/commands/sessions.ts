@@ -1,4 +1,6 @@
 import { AuditStoreMissingError, openAuditReader, type AuditReader } from '../../audit/audit-store.js';
+import { openPostgresAuditReader } from '../../audit/postgres/postgres-store.js';
+import { Secret } from '../../config/secret.js';
 import { SESSION_STATUSES, type SessionStatus } from '../../audit/audit-types.js';
 import { stringOption, type Command, type ParsedArgs } from '../command.js';
 import { configPath, loadConfigOrReport } from '../config-file.js';
@@ -72,12 +74,13 @@ export const sessionsShowCommand: Command = {
 /** Runs `use` with a read-only store of the config's data_dir, or reports why there is none. */
 export async function withReader(args: ParsedArgs, io: CliIo, use: (reader: AuditReader, dataDir: string) => Promise<number>): Promise<number> {
   const file = configPath(args, io);
-  // Only data_dir is needed: resource secrets may be absent where auditors read the store.
-  const loaded = await loadConfigOrReport(file, io, { resolveSecrets: false });
+  // Only data_dir, or a shared store's URL, is needed: resource secrets may be absent where auditors read the store.
+  const loaded = await loadConfigOrReport(file, io, { resolveSecrets: (path) => path[0] === 'audit' && path[1] === 'store' });
   if (!loaded) return EXIT_FAILED;
+  const { store } = loaded.config.audit;
   let reader: AuditReader;
   try {
-    reader = await openAuditReader(loaded.config.data_dir);
+    reader = store === 'sqlite' ? await openAuditReader(loaded.config.data_dir) : await openPostgresAuditReader(store instanceof Secret ? store.reveal() : store);
   } catch (error) {
     if (error instanceof AuditStoreMissingError) {
       io.stderr(`sluice: no audit store at ${error.file}; has \`sluice serve\` run with this config?\n`);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readPublicKey } from '../../audit/signing-key.js';
-import { verifyStore } from '../../audit/verify-store.js';
+import { verifyGateways, verifyStore } from '../../audit/verify-store.js';
 import { verifyBundle } from '../../common/bundle-verify.js';
 import { parsePublicKey, type Ed25519PublicJwk } from '../../common/checkpoint-verify.js';
 import { stringOption, type Command } from '../command.js';
@@ -22,22 +22,36 @@ export const verifyCommand: Command = {
     'with the first broken link (session, seq or ledger entry, and what differs).',
     '--key: the public key (sluice-ed25519:… line, JWK, or a file holding one) you trust; without',
     "it the key in data_dir is used, which someone able to rewrite the store could replace too.",
+    'A store several gateways share (audit.store: postgres://…) is checked gateway by gateway, each',
+    'with its own key: the one it registered in the store, or, pinned, those given with --key',
+    '(repeat it, one per gateway).',
     'FILE.sluice: check a bundle from `sluice export` instead, offline (no config, no store).',
     'Without --key its signatures are checked with the key the bundle names, which proves it',
     'is intact but not who wrote it: pass the key you trust.',
   ],
-  options: { config: { type: 'string', short: 'c' }, key: { type: 'string' }, json: { type: 'boolean' } },
+  options: { config: { type: 'string', short: 'c' }, key: { type: 'string', multiple: true }, json: { type: 'boolean' } },
   maxPositionals: 1,
   run: async (args, io) => {
     const bundle = args.positionals[0];
     if (bundle !== undefined && stringOption(args, 'config') !== undefined) {
       throw new UsageError('sluice verify: --config is for the live store; a bundle is checked on its own', 'drop --config');
     }
-    const given = stringOption(args, 'key');
-    const key = given === undefined ? undefined : await trustedKey(given, io);
-    if (given !== undefined && !key) return EXIT_FAILED;
-    if (bundle !== undefined) return verifyBundleFile(resolve(io.cwd, bundle), key, args.values.json === true, io);
+    const givenKeys = (args.values.key as string[] | undefined) ?? [];
+    const keys: Ed25519PublicJwk[] = [];
+    for (const text of givenKeys) {
+      const parsed = await trustedKey(text, io);
+      if (!parsed) return EXIT_FAILED;
+      keys.push(parsed);
+    }
+    const given = givenKeys[0];
+    const key = keys[0];
+    if (bundle !== undefined) {
+      if (keys.length > 1) throw new UsageError('sluice verify: a bundle is signed by one key; pass one --key', 'drop the other --key options');
+      return verifyBundleFile(resolve(io.cwd, bundle), key, args.values.json === true, io);
+    }
     return withReader(args, io, async (reader, dataDir) => {
+      if (reader.gateways) return verifySharedStore(reader as Parameters<typeof verifyGateways>[0], keys, args.values.json === true, io);
+      if (keys.length > 1) throw new UsageError('sluice verify: this store has one gateway; pass one --key', 'drop the other --key options');
       const jwk: Ed25519PublicJwk = key ?? (await readPublicKey(dataDir)).publicJwk;
       const result = await verifyStore(reader, jwk);
       if (args.values.json === true) {
@@ -54,6 +68,27 @@ export const verifyCommand: Command = {
     });
   },
 };
+
+/** Checks a shared store gateway by gateway; one line per gateway, exit 1 when any fails. */
+async function verifySharedStore(reader: Parameters<typeof verifyGateways>[0], keys: readonly Ed25519PublicJwk[], json: boolean, io: CliIo): Promise<number> {
+  const results = await verifyGateways(reader, keys.length > 0 ? keys : undefined);
+  if (json) {
+    io.stdout(`${JSON.stringify(results, null, 2)}\n`);
+  } else {
+    if (results.length === 0) io.stdout(`verified ${reader.file}: no gateway has recorded anything yet\n`);
+    for (const result of results) {
+      const who = `gateway ${result.gateway} (${result.name})`;
+      if (result.ok) {
+        io.stdout(`verified ${who}: ${result.sessions} sessions, ${result.events} events, ${result.ledger} ledger entries, ${result.checkpoints} checkpoints${result.pruned > 0 ? `, ${result.pruned} sessions removed by retention (signed)` : ''}\n`);
+      } else {
+        const where = [result.problem.session_id && `session ${result.problem.session_id}`, result.problem.seq !== undefined && `seq ${result.problem.seq}`, result.problem.ledger_n !== undefined && `ledger entry ${result.problem.ledger_n}`].filter(Boolean).join(', ');
+        io.stderr(`sluice: ${who}: verification FAILED${where ? ` at ${where}` : ''}: ${result.problem.message}\n`);
+      }
+    }
+    if (keys.length === 0 && results.length > 0) io.stdout('keys: those the gateways registered in the store; pass --key (one per gateway, from `sluice key show` on each) for a check a rewritten store cannot pass\n');
+  }
+  return results.every((result) => result.ok) ? EXIT_OK : EXIT_FAILED;
+}
 
 /** Checks a bundle from `sluice export`; reports like the live check, plus whether the key was trusted. */
 async function verifyBundleFile(path: string, key: Ed25519PublicJwk | undefined, json: boolean, io: CliIo): Promise<number> {

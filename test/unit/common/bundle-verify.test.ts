@@ -1,66 +1,26 @@
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditReader, ChainRecords, EventRecord, SessionRecord } from '../../../proxy/audit/audit-types.js';
+import type { AuditReader, ChainRecords } from '../../../proxy/audit/audit-types.js';
 import { exportBundle } from '../../../proxy/audit/bundle-export.js';
 import { bundleSigner, loadBundleSigner, type BundleSigner } from '../../../proxy/audit/bundle-signer.js';
 import { loadOrCreateSigningKey, type SigningKey } from '../../../proxy/audit/signing-key.js';
-import { GENESIS_HASH, type LedgerEntry } from '../../../proxy/common/audit-chain-types.js';
 import { readManifestUnverified, type BundleManifest } from '../../../proxy/common/bundle-format.js';
 import { parseBundle, verifyBundle, type BundleReport } from '../../../proxy/common/bundle-verify.js';
-import { canonicalJson } from '../../../proxy/common/canonical-json.js';
 import { keyIdOf, type Ed25519PublicJwk } from '../../../proxy/common/checkpoint-verify.js';
+import { ledger, resigned as resignedBy, session, T0 } from './bundle-fixtures.js';
 
 // Bundles are exported from an in-memory store whose chains are built here with node:crypto from
 // the spec, and signed with a real gateway key file. Tampering that keeps the body hash and
 // re-signs (as someone holding a key would) must still be caught by the chains themselves.
-
-const sha = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
-const T0 = 1_700_000_000_000;
 
 let dir: string;
 let key: SigningKey;
 let signer: BundleSigner;
 let reader: AuditReader;
 let full: string;
-
-/** One session's record and chained events; `open` leaves it unsealed. */
-function session(id: string, startedAt: number, statements: number, open = false): { record: SessionRecord; events: EventRecord[] } {
-  const kinds = ['connect', ...Array.from({ length: statements }, () => 'query'), ...(open ? [] : ['disconnect'])] as EventRecord['kind'][];
-  const events: EventRecord[] = [];
-  let prev = GENESIS_HASH;
-  kinds.forEach((kind, i) => {
-    const fields = { session_id: id, seq: i + 1, time: (startedAt + i) * 1000, kind, payload: { sql: `SELECT ${i}`, note: `session ${id}` } };
-    const hash = sha(prev + canonicalJson(fields));
-    events.push({ sessionId: id, seq: fields.seq, time: fields.time, kind, payload: fields.payload, prevHash: prev, hash });
-    prev = hash;
-  });
-  const record: SessionRecord = {
-    id,
-    resource: id === 'C' ? 'other' : 'app',
-    protocol: 'postgres',
-    identity: { subject: 'ci-job', issuer: 'static', method: 'token', groups: ['ci'] },
-    clientAddress: '127.0.0.1',
-    application: null,
-    startedAt,
-    endedAt: open ? null : startedAt + kinds.length,
-    status: open ? 'open' : 'closed',
-    counters: { statements, errors: 0, rows: statements },
-  };
-  return { record, events };
-}
-
-function ledger(records: readonly (readonly [LedgerEntry['kind'], string, string])[]): LedgerEntry[] {
-  let prev = GENESIS_HASH;
-  return records.map(([kind, sessionId, hash], i) => {
-    const fields = { n: i + 1, kind, session_id: sessionId, hash, time: (T0 + 100 + i) * 1000 };
-    const entry = { ...fields, prev, entry_hash: sha(prev + canonicalJson(fields)) };
-    prev = entry.entry_hash;
-    return entry;
-  });
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sluice-bundle-'));
@@ -100,18 +60,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The bundle's body lines as objects, edited, with counts and body_sha256 fixed and re-signed. */
-async function resigned(text: string, edit: (records: Record<string, unknown>[]) => Record<string, unknown>[], manifestEdit: Partial<BundleManifest> = {}, by: BundleSigner = signer): Promise<string> {
-  const [first, ...rest] = text.split('\n');
-  const manifest = readManifestUnverified(first!);
-  const records = edit(rest.filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>));
-  const body = records.map((record) => `${JSON.stringify(record)}\n`).join('');
-  const count = (t: string) => records.filter((record) => record.t === t).length;
-  const counts = { sessions: count('session'), events: count('event'), ledger: count('ledger'), checkpoints: count('checkpoint') };
-  const kid = by.kid;
-  const gateway_key = `sluice-ed25519:${by.publicJwk.x}`;
-  return `${await by.signManifest({ ...manifest, kid, gateway_key, counts, body_sha256: sha(body), ...manifestEdit })}\n${body}`;
-}
+/** resigned(), by this file's gateway unless told. */
+const resigned = (text: string, edit: Parameters<typeof resignedBy>[1], manifestEdit: Partial<BundleManifest> = {}, by: BundleSigner = signer) => resignedBy(text, edit, manifestEdit, by);
 
 const isEvent = (record: Record<string, unknown>, session: string, seq?: number) => record.t === 'event' && record.session_id === session && (seq === undefined || record.seq === seq);
 
