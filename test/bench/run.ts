@@ -8,10 +8,11 @@ import { gatewayTarget, policyGatewayTarget } from './gateway.bench.js';
 import { formatResults } from './measure.js';
 import { pgbenchBenchmarks } from './pgbench.bench.js';
 import { policyBenchmarks } from './policy.bench.js';
+import { sharedStoreBenchmarks } from './shared-store.bench.js';
 import { sqlBenchmarks } from './sql.bench.js';
 
 process.stdout.write(`Sluice benchmarks — node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})\n\n`);
-const results = [...(await identityBenchmarks()), ...(await auditBenchmarks()), ...(await sqlBenchmarks()), ...(await policyBenchmarks()), ...(await maskingBenchmarks())];
+const results = [...(await identityBenchmarks()), ...(await auditBenchmarks()), ...(await sharedStoreBenchmarks()), ...(await sqlBenchmarks()), ...(await policyBenchmarks()), ...(await maskingBenchmarks())];
 process.stdout.write(`${formatResults(results)}\n`);
 
 process.stdout.write(`\n${await pgbenchBenchmarks(async (upstream) => [await gatewayTarget(upstream), await policyGatewayTarget(upstream), await maskingGatewayTarget(upstream)])}`);

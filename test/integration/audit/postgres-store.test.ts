@@ -533,34 +533,4 @@ describe('the PostgreSQL audit store', () => {
       await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
     }
   });
-
-  it('measures events per second into the store from one gateway and from two at once', async () => {
-    const rate = async (count: number) => {
-      const gateways = await Promise.all(Array.from({ length: count }, (_, index) => newGateway(`bench-${index}`)));
-      const opened = await Promise.all(gateways.map((gateway) => open(gateway)));
-      const perStore = 40_000;
-      const started = performance.now();
-      await Promise.all(
-        opened.map(async ({ store }) => {
-          const recordings = Array.from({ length: 8 }, () => store.beginSession(sessionStart()));
-          for (let i = 0; i < perStore; i++) {
-            void recordings[i % 8]!.event('query', query(i));
-            // Let batches commit as a gateway's event loop would between statements.
-            if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
-          }
-          await store.flush();
-        }),
-      );
-      const seconds = (performance.now() - started) / 1000;
-      for (const { store, errors } of opened) {
-        expect(errors).toEqual([]);
-        expect(store.stats().eventsWritten).toBe(perStore + 8);
-      }
-      return Math.round((count * perStore) / seconds);
-    };
-    const one = await rate(1);
-    const two = await rate(2);
-    console.log(`[postgres audit store] events/s: one gateway ${one}, two gateways together ${two}`);
-    expect(one).toBeGreaterThan(1_000);
-  }, 120_000);
 });
