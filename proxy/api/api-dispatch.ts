@@ -86,6 +86,8 @@ export function approvalErrorCode(code: ApprovalErrorCode): ApiErrorCode {
       return 'forbidden';
     case 'reason_required':
       return 'invalid_input';
+    case 'unavailable': // a shared queue's database is down: try again, or on another gateway
+      return 'unavailable';
     default:
       return assertNever(code, 'approval error code');
   }

@@ -24,6 +24,7 @@ export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  unavailable: 503,
   internal: 500,
 };
 

@@ -1,9 +1,9 @@
 // What every engine API call answers, over any transport (Signal-Desktop's shape): a value, or an
 // error with a code clients branch on and a message people read. Type-only for the renderer.
 
-export type ApiErrorCode = 'unauthenticated' | 'forbidden' | 'invalid_input' | 'not_found' | 'conflict' | 'internal';
+export type ApiErrorCode = 'unauthenticated' | 'forbidden' | 'invalid_input' | 'not_found' | 'conflict' | 'unavailable' | 'internal';
 
-export const API_ERROR_CODES: readonly ApiErrorCode[] = ['unauthenticated', 'forbidden', 'invalid_input', 'not_found', 'conflict', 'internal'];
+export const API_ERROR_CODES: readonly ApiErrorCode[] = ['unauthenticated', 'forbidden', 'invalid_input', 'not_found', 'conflict', 'unavailable', 'internal'];
 
 export interface ApiError {
   readonly code: ApiErrorCode;

@@ -72,7 +72,8 @@ export interface DecideInput {
   readonly scope?: 'once' | 'session';
 }
 
-export type ApprovalErrorCode = 'not_found' | 'not_pending' | 'self_approval' | 'duplicate_vote' | 'reason_required' | 'grant_not_allowed';
+/** `unavailable`: a shared broker cannot reach its database (or is shutting down); nothing was decided. */
+export type ApprovalErrorCode = 'not_found' | 'not_pending' | 'self_approval' | 'duplicate_vote' | 'reason_required' | 'grant_not_allowed' | 'unavailable';
 
 /** A decision the broker refuses, with words the approver sees. */
 export class ApprovalError extends Error {

@@ -28,9 +28,7 @@ export async function decideInDatabase(
   try {
     client = await pool.connect();
   } catch (error) {
-    throw new Error(`cannot decide approval ${id}: the shared approval database is unreachable (${message(error)}); nothing was recorded, try again once it is back`, {
-      cause: error,
-    });
+    throw new ApprovalError('unavailable', `cannot decide approval ${id}: the shared approval database is unreachable (${message(error)}); nothing was recorded, try again once it is back`);
   }
   let open = false;
   let broken = false;
@@ -63,9 +61,7 @@ export async function decideInDatabase(
     // The row lock serializes votes, so only a vote written around this code can hit the index.
     if ((error as { code?: unknown }).code === '23505' && current) throw duplicateVote(current.approval, approver);
     broken = true;
-    throw new Error(`could not decide approval ${id}: the shared approval database failed (${message(error)}); check the approval and vote again if your vote is missing`, {
-      cause: error,
-    });
+    throw new ApprovalError('unavailable', `could not decide approval ${id}: the shared approval database failed (${message(error)}); check the approval and vote again if your vote is missing`);
   } finally {
     // A connection that failed mid-transaction is not given back to the pool.
     client.release(broken);

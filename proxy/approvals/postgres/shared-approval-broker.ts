@@ -181,7 +181,7 @@ class PostgresApprovalBroker implements SharedApprovalBroker {
   }
 
   async decide(id: string, approver: Identity, input: DecideInput): Promise<Approval> {
-    if (this.#closed) throw new Error(`cannot decide approval ${id}: this gateway is shutting down; decide it on another gateway`);
+    if (this.#closed) throw new ApprovalError('unavailable', `cannot decide approval ${id}: this gateway is shutting down; decide it on another gateway`);
     const local = this.#view.entry(id);
     // A request that never reached the database ended here; say how, as for any ended one.
     if (local?.hold && !(await local.hold.stored)) throw new ApprovalError('not_pending', notPendingMessage(local.approval));

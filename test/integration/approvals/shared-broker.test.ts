@@ -340,7 +340,7 @@ describe('shared approval broker (PostgreSQL, two gateways)', () => {
         new RegExp(`^approval ${refused.approval.id} could not be requested: the shared approval database is unreachable from gateway gw-cut-a \\(.+\\); the statement did not run, retry once the database is back$`),
       );
       expect(recording.actions).toEqual(['requested', 'cancelled']);
-      await expect(a.decide(held.approval.id, alice, { decision: 'approve' })).rejects.toThrow(/the shared approval database (is unreachable|failed)/);
+      await expect(a.decide(held.approval.id, alice, { decision: 'approve' })).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/the shared approval database (is unreachable|failed)/) });
       await b.decide(held.approval.id, alice, { decision: 'approve' });
       expect(await peek(held.outcome)).toBe('pending');
 

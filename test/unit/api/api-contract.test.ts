@@ -164,6 +164,7 @@ describe('error mapping', () => {
       grant_not_allowed: 'conflict',
       self_approval: 'forbidden',
       reason_required: 'invalid_input',
+      unavailable: 'unavailable',
     };
     for (const [code, expected] of Object.entries(table)) expect(approvalErrorCode(code as ApprovalErrorCode)).toBe(expected);
   });
