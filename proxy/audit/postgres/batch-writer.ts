@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { LedgerEntry } from '../../common/audit-chain-types.js';
+import { BatchQueue, type QueuedBatch } from '../batch-queue.js';
 import { isRetryable, retryDelay } from './retry-policy.js';
 import type { StoreLocation } from './store-location.js';
 import type { WriterConnection } from './writer-connection.js';
@@ -29,7 +30,7 @@ export interface PostgresBatchWriterOptions {
   readonly report: (error: Error) => void;
 }
 
-interface Batch {
+interface Batch extends QueuedBatch {
   no: number;
   readonly sessions: SessionRow[];
   readonly events: EventRow[];
@@ -55,11 +56,7 @@ export interface PostgresWriterStats {
 }
 
 export class PostgresBatchWriter {
-  private open: Batch | undefined;
-  private readonly sealed: Batch[] = [];
-  private draining = false;
-  private cancelTimer: (() => void) | undefined;
-  private lastDone: Promise<void> = Promise.resolve();
+  private readonly queue: BatchQueue<Batch>;
   private batchNo = 0;
   private closedAt: Error | undefined;
   /** close() stopped waiting: what is still queued is counted here and reported once. */
@@ -72,7 +69,16 @@ export class PostgresBatchWriter {
   constructor(
     private readonly connection: WriterConnection,
     private readonly options: PostgresBatchWriterOptions,
-  ) {}
+  ) {
+    this.queue = new BatchQueue<Batch>({
+      maxBatch: options.maxBatch,
+      maxDelayMs: options.maxDelayMs,
+      newBatch,
+      // Numbered as sealed: a batch's number is what makes its retry idempotent (writer_batch).
+      onSeal: (batch) => (batch.no = ++this.batchNo),
+      write: (batch) => this.write(batch),
+    });
+  }
 
   /** Set while events are dropped for want of room; cleared once the backlog is down to half the bound. */
   get overflow(): Error | undefined {
@@ -125,8 +131,7 @@ export class PostgresBatchWriter {
 
   /** Commits everything queued so far; resolves when it is (or was given up). */
   flush(): Promise<void> {
-    this.seal();
-    return this.lastDone;
+    return this.queue.flush();
   }
 
   /**
@@ -178,51 +183,7 @@ export class PostgresBatchWriter {
       this.options.report(new Error(`the audit store ${this.options.location.display} is closed: ${what()} was not recorded`));
       return Promise.resolve();
     }
-    let batch = this.open;
-    if (!batch) {
-      batch = this.open = newBatch();
-      this.lastDone = batch.done;
-    }
-    put(batch);
-    batch.size++;
-    if (batch.size >= this.options.maxBatch) this.seal();
-    else if (!this.cancelTimer) this.cancelTimer = this.startTimer();
-    return batch.done;
-  }
-
-  private startTimer(): () => void {
-    if (this.options.maxDelayMs > 0) {
-      const timeout = setTimeout(() => this.seal(), this.options.maxDelayMs);
-      return () => clearTimeout(timeout);
-    }
-    const immediate = setImmediate(() => this.seal());
-    return () => clearImmediate(immediate);
-  }
-
-  private seal(): void {
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
-    if (this.open) {
-      this.open.no = ++this.batchNo;
-      this.sealed.push(this.open);
-      this.open = undefined;
-    }
-    if (!this.draining && this.sealed.length > 0) {
-      this.draining = true;
-      void this.drain();
-    }
-  }
-
-  /** Commits the sealed batches in order; `draining` is cleared in the step that finds none left (see the SQLite writer). */
-  private async drain(): Promise<void> {
-    try {
-      for (let batch = this.sealed[0]; batch; batch = this.sealed[0]) {
-        await this.write(batch);
-        this.sealed.shift();
-      }
-    } finally {
-      this.draining = false;
-    }
+    return this.queue.add(put);
   }
 
   /** Until the batch commits, or is given up: a write that cannot succeed, or close() stopped waiting. */

@@ -1,4 +1,5 @@
 import type { LedgerEntry } from '../../common/audit-chain-types.js';
+import { BatchQueue, type QueuedBatch } from '../batch-queue.js';
 import { INSERT_CHECKPOINT_SQL, INSERT_LEDGER_SQL, INSERT_PRUNE_SQL } from './ledger-queries.js';
 import { END_SESSION_SQL, INSERT_SESSION_SQL } from './session-queries.js';
 import { eventBatchParams, insertEventBatchesSql, type EventRow } from './event-queries.js';
@@ -17,7 +18,7 @@ export interface BatchWriterOptions {
   readonly report: (error: Error) => void;
 }
 
-interface Batch {
+interface Batch extends QueuedBatch {
   readonly sessions: SqlParams[];
   readonly events: EventRow[];
   readonly ledger: LedgerEntry[];
@@ -34,11 +35,7 @@ interface Batch {
 const ROWS_PER_INSERT = 256;
 
 export class BatchWriter {
-  private open: Batch | undefined;
-  private readonly sealed: Batch[] = [];
-  private draining = false;
-  private cancelTimer: (() => void) | undefined;
-  private lastDone: Promise<void> = Promise.resolve();
+  private readonly queue: BatchQueue<Batch>;
   private closed = false;
   private readonly statements = new Map<string, Promise<PreparedStatement>>();
   private readonly counts = { eventsWritten: 0, batches: 0, queued: 0 };
@@ -46,7 +43,9 @@ export class BatchWriter {
   constructor(
     private readonly db: SqliteConnection,
     private readonly options: BatchWriterOptions,
-  ) {}
+  ) {
+    this.queue = new BatchQueue({ maxBatch: options.maxBatch, maxDelayMs: options.maxDelayMs, newBatch, write: (batch) => this.write(batch) });
+  }
 
   /** `what` names the write in the report when it cannot be made (built only then). */
   insertSession(params: SqlParams, what: () => string): Promise<void> {
@@ -79,8 +78,7 @@ export class BatchWriter {
 
   /** Commits everything queued so far; resolves when it is (or has failed). */
   flush(): Promise<void> {
-    this.seal();
-    return this.lastDone;
+    return this.queue.flush();
   }
 
   /** Flushes, then refuses further writes (they are reported, not thrown) and frees the statements. */
@@ -101,51 +99,7 @@ export class BatchWriter {
       this.options.report(new Error(`the audit store ${this.db.file} is closed: ${what()} was not recorded`));
       return Promise.resolve();
     }
-    let batch = this.open;
-    if (!batch) {
-      batch = this.open = newBatch();
-      this.lastDone = batch.done;
-    }
-    put(batch);
-    batch.size++;
-    if (batch.size >= this.options.maxBatch) this.seal();
-    else if (!this.cancelTimer) this.cancelTimer = this.startTimer();
-    return batch.done;
-  }
-
-  private startTimer(): () => void {
-    if (this.options.maxDelayMs > 0) {
-      const timeout = setTimeout(() => this.seal(), this.options.maxDelayMs);
-      return () => clearTimeout(timeout);
-    }
-    const immediate = setImmediate(() => this.seal());
-    return () => clearImmediate(immediate);
-  }
-
-  private seal(): void {
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
-    if (this.open) {
-      this.sealed.push(this.open);
-      this.open = undefined;
-    }
-    if (!this.draining && this.sealed.length > 0) {
-      this.draining = true;
-      void this.drain();
-    }
-  }
-
-  /**
-   * Commits the sealed batches in order. `draining` is cleared in the same synchronous step that
-   * finds the queue empty: a caller resuming from a batch's promise may seal the next batch
-   * before any later microtask runs, and must then start a new drain.
-   */
-  private async drain(): Promise<void> {
-    try {
-      for (let batch = this.sealed.shift(); batch; batch = this.sealed.shift()) await this.write(batch);
-    } finally {
-      this.draining = false;
-    }
+    return this.queue.add(put);
   }
 
   private async write(batch: Batch): Promise<void> {

@@ -3,11 +3,11 @@ import { pendingApproval, SHUTDOWN_CAUSE } from '../../../proxy/approvals/approv
 import { ApprovalError, type ApprovalOutcome, type ApprovalRequest } from '../../../proxy/approvals/approval-types.js';
 import { insertApproval } from '../../../proxy/approvals/postgres/approval-rows.js';
 import { openSharedApprovalBroker, type SharedApprovalBroker, type SharedApprovalBrokerOptions } from '../../../proxy/approvals/postgres/shared-approval-broker.js';
-import type { EventKind, SessionRecording } from '../../../proxy/audit/audit-types.js';
 import { STATIC_TOKEN_ISSUER, type Identity } from '../../../proxy/identity/identity.js';
 import { eventually } from '../../helpers/eventually.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { startCuttableProxy } from '../../helpers/cuttable-proxy.js';
+import { CollectedRecording } from '../../helpers/collected-recording.js';
 
 // Two brokers on one database are two gateways: A holds the statements, B is where an approver
 // (API, desktop app) decides. Every test opens its own pair with gateway ids of its own.
@@ -40,29 +40,6 @@ function heldDelete(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
   };
 }
 
-/** The requesting session's recording: the contract's input, collecting what the broker writes. */
-class FakeRecording implements SessionRecording {
-  readonly id = 'S1';
-  readonly events: { kind: EventKind; payload: Readonly<Record<string, unknown>> }[] = [];
-
-  event(kind: EventKind, payload: Readonly<Record<string, unknown>>): Promise<void> {
-    this.events.push({ kind, payload });
-    return Promise.resolve();
-  }
-
-  end(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  get approvals(): Readonly<Record<string, unknown>>[] {
-    expect(this.events.every((event) => event.kind === 'approval')).toBe(true);
-    return this.events.map((event) => event.payload);
-  }
-
-  get actions(): unknown[] {
-    return this.approvals.map((payload) => payload['action']);
-  }
-}
 
 let db: TestDatabase;
 const open: SharedApprovalBroker[] = [];
@@ -90,7 +67,7 @@ async function openBroker(gatewayId: string, options: Partial<SharedApprovalBrok
 async function gateways(options: Partial<SharedApprovalBrokerOptions> = {}) {
   const n = ++pairs;
   const [a, b] = await Promise.all([openBroker(`gw-a${n}`, options), openBroker(`gw-b${n}`, options)]);
-  return { a, b, recording: new FakeRecording() };
+  return { a, b, recording: new CollectedRecording() };
 }
 
 async function refusal(decision: Promise<unknown>): Promise<{ code: string; message: string }> {
@@ -123,7 +100,7 @@ function seenOn(broker: SharedApprovalBroker, id: string): Promise<unknown> {
   return eventually(async () => broker.get(id) ?? expect.fail(`gateway has not seen approval ${id} yet`));
 }
 
-const finals = (recording: FakeRecording) => recording.actions.filter((action) => ['approved', 'denied', 'expired', 'cancelled'].includes(action as string));
+const finals = (recording: CollectedRecording) => recording.actions.filter((action) => ['approved', 'denied', 'expired', 'cancelled'].includes(action as string));
 
 describe('shared approval broker (PostgreSQL, two gateways)', () => {
   it('shows a request held on A on B, and delivers B’s approval to A with the audit events', async () => {
@@ -203,7 +180,7 @@ describe('shared approval broker (PostgreSQL, two gateways)', () => {
   it('gives two approvers deciding at once on two gateways exactly one outcome', async () => {
     const { a, b } = await gateways();
     for (let round = 0; round < 10; round++) {
-      const recording = new FakeRecording();
+      const recording = new CollectedRecording();
       const { approval, outcome } = a.request(heldDelete(), recording);
       await seenOn(b, approval.id);
       const [onB, onA] = await Promise.allSettled([
@@ -260,7 +237,7 @@ describe('shared approval broker (PostgreSQL, two gateways)', () => {
     const { a, b } = await gateways({ timeoutMs });
     const seen = new Set<string>();
     for (const offset of [-40, -15, -5, 0, 5, 15]) {
-      const recording = new FakeRecording();
+      const recording = new CollectedRecording();
       const { approval, outcome } = a.request(heldDelete(), recording);
       await new Promise((resolve) => setTimeout(resolve, timeoutMs + offset));
       const decision = await b.decide(approval.id, alice, { decision: 'approve' }).then(
@@ -323,16 +300,16 @@ describe('shared approval broker (PostgreSQL, two gateways)', () => {
       const a = await openBroker('gw-cut-a', { connectionString: url.toString(), maxBackoffMs: 200 });
       const b = await openBroker('gw-cut-b');
       // Held before the cut, decided on B during it: A learns the outcome once it is back.
-      const before = new FakeRecording();
+      const before = new CollectedRecording();
       const held = a.request(heldDelete(), before);
       await seenOn(b, held.approval.id);
 
       proxy.cut();
       // Before A noticed the loss, the request's own insert fails; after, it is refused at once.
-      const early = await a.request(heldDelete(), new FakeRecording()).outcome;
+      const early = await a.request(heldDelete(), new CollectedRecording()).outcome;
       expect(early).toMatchObject({ status: 'cancelled', reason: expect.stringContaining('the shared approval database is unreachable from gateway gw-cut-a') });
       await eventually(async () => expect(a.connected).toBe(false));
-      const recording = new FakeRecording();
+      const recording = new CollectedRecording();
       const refused = a.request(heldDelete(), recording);
       const result = await refused.outcome;
       expect(result.status).toBe('cancelled');
@@ -348,7 +325,7 @@ describe('shared approval broker (PostgreSQL, two gateways)', () => {
       await eventually(async () => expect(a.connected).toBe(true), 5_000);
       expect((await held.outcome).status).toBe('approved');
       expect(before.actions).toEqual(['requested', 'vote', 'approved']);
-      const after = a.request(heldDelete(), new FakeRecording());
+      const after = a.request(heldDelete(), new CollectedRecording());
       await seenOn(b, after.approval.id);
       await b.decide(after.approval.id, bob, { decision: 'approve' });
       expect((await after.outcome).status).toBe('approved');
@@ -436,7 +413,7 @@ describe('shared approval broker (PostgreSQL, two gateways)', () => {
     const total: number[] = [];
     const afterCommit: number[] = [];
     for (let i = 0; i < 20; i++) {
-      const { approval, outcome } = a.request(heldDelete(), new FakeRecording());
+      const { approval, outcome } = a.request(heldDelete(), new CollectedRecording());
       await seenOn(b, approval.id);
       let resolvedAt = 0;
       void outcome.then(() => (resolvedAt = performance.now()));

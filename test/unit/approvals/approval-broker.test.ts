@@ -7,9 +7,9 @@ import {
   type ApprovalOutcome,
   type ApprovalRequest,
 } from '../../../proxy/approvals/approval-types.js';
-import type { EventKind, SessionRecording } from '../../../proxy/audit/audit-types.js';
 import { isUlid } from '../../../proxy/audit/ulid.js';
 import { STATIC_TOKEN_ISSUER, type Identity } from '../../../proxy/identity/identity.js';
+import { CollectedRecording } from '../../helpers/collected-recording.js';
 
 const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
 const TEN_MINUTES = 600_000;
@@ -39,34 +39,11 @@ function heldDelete(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
   };
 }
 
-class FakeRecording implements SessionRecording {
-  readonly id = 'S1';
-  readonly events: { kind: EventKind; payload: Readonly<Record<string, unknown>> }[] = [];
-
-  event(kind: EventKind, payload: Readonly<Record<string, unknown>>): Promise<void> {
-    this.events.push({ kind, payload });
-    return Promise.resolve();
-  }
-
-  end(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  /** The payloads, after checking every event is an `approval` one. */
-  get approvals(): Readonly<Record<string, unknown>>[] {
-    expect(this.events.every((event) => event.kind === 'approval')).toBe(true);
-    return this.events.map((event) => event.payload);
-  }
-
-  get actions(): unknown[] {
-    return this.approvals.map((payload) => payload['action']);
-  }
-}
 
 function setup(options: Partial<ApprovalBrokerOptions> = {}) {
   let next = 0;
   const broker = createApprovalBroker({ timeoutMs: TEN_MINUTES, quorum: 1, selfApproval: false, newId: () => `A${++next}`, ...options });
-  const recording = new FakeRecording();
+  const recording = new CollectedRecording();
   return { broker, recording };
 }
 
@@ -467,7 +444,7 @@ describe('approval broker', () => {
 
   it('makes unguessable, URL-safe ids by default', () => {
     const broker = createApprovalBroker({ timeoutMs: TEN_MINUTES, quorum: 1, selfApproval: false });
-    const recording = new FakeRecording();
+    const recording = new CollectedRecording();
     const ids = Array.from({ length: 50 }, () => broker.request(heldDelete(), recording).approval.id);
     expect(ids.every(isUlid)).toBe(true);
     // Same millisecond (fake time stands still), yet the random parts are not consecutive.

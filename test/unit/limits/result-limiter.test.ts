@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { createApprovalBroker } from '../../../proxy/approvals/approval-broker.js';
-import type { EventKind, SessionRecording } from '../../../proxy/audit/audit-types.js';
 import type { CallerLimits } from '../../../proxy/limits/caller-limits.js';
 import { decodeBackend } from '../../../proxy/postgres/backend-decode.js';
 import { errorResponse, readyForQuery } from '../../../proxy/postgres/backend-writer.js';
@@ -16,21 +15,8 @@ import {
   typed,
   cstring,
 } from '../../fixtures/postgres/protocol-messages.js';
+import { CollectedRecording } from '../../helpers/collected-recording.js';
 
-class Recording implements SessionRecording {
-  readonly id = 'S1';
-  readonly events: { kind: EventKind; payload: Readonly<Record<string, unknown>> }[] = [];
-  event(kind: EventKind, payload: Readonly<Record<string, unknown>>): Promise<void> {
-    this.events.push({ kind, payload });
-    return Promise.resolve();
-  }
-  end(): Promise<void> {
-    return Promise.resolve();
-  }
-  get limits(): Readonly<Record<string, unknown>>[] {
-    return this.events.filter((event) => event.kind === 'limit').map((event) => event.payload);
-  }
-}
 
 const alice = { subject: 'alice', issuer: 'sluice:token', groups: ['approvers'], claims: {}, method: 'token' as const };
 const canceled = () => frameOf(errorResponse({ code: '57014', message: 'canceling statement due to user request' }));
@@ -41,7 +27,7 @@ const ready = () => frameOf(readyForQuery('I'));
 const ROW_BYTES = 12;
 
 function setup(limits: CallerLimits['limits'], onExceed: CallerLimits['onExceed'] = 'deny', delivered: () => Promise<void> = () => Promise.resolve()) {
-  const recording = new Recording();
+  const recording = new CollectedRecording();
   const approvals = createApprovalBroker({ timeoutMs: 60_000, quorum: 1, selfApproval: false });
   const cancels: number[] = [];
   const limiter = new ResultLimiter({
