@@ -16,6 +16,17 @@ export interface HashedEvent {
   readonly hash: string;
 }
 
+/** An event ready for the table: its payload is already canonical JSON text, its hashes computed. */
+export interface EventRow {
+  readonly session_id: string;
+  readonly seq: number;
+  readonly time: number;
+  readonly kind: string;
+  readonly payload: string;
+  readonly prev_hash: string;
+  readonly hash: string;
+}
+
 export function sha256HexSync(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }

@@ -4,7 +4,8 @@ import { BatchQueue, type QueuedBatch } from '../batch-queue.js';
 import { isRetryable, retryDelay } from './retry-policy.js';
 import type { StoreLocation } from './store-location.js';
 import type { WriterConnection } from './writer-connection.js';
-import { commitBatch, WriterReplacedError, type CheckpointRow, type EndRow, type EventRow, type PruneRow, type SessionRow } from './write-queries.js';
+import type { EventRow } from '../event-chain.js';
+import { commitBatch, WriterReplacedError, type CheckpointRow, type EndRow, type PruneRow, type SessionRow } from './write-queries.js';
 
 // The shared store's one writer: the SQLite writer's batching (group commits every maxDelayMs
 // or maxBatch writes, strictly in order; a write's promise is its batch's commit), plus what a

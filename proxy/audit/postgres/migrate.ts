@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import { AuditSchemaError } from '../sqlite/migrate.js';
-import { AuditStoreMissingError } from '../sqlite/store-file.js';
+import { AuditSchemaError, AuditStoreMissingError } from '../store-errors.js';
 import { POSTGRES_MIGRATIONS } from './migrations/index.js';
 
 // The shared store's schema, versioned like the SQLite store's: numbered migrations, all those

@@ -16,8 +16,7 @@ import type {
 } from '../audit-types.js';
 import { nowMicros } from '../clock.js';
 import { sha256HexSync, type Ledger } from '../event-chain.js';
-import { AuditSchemaError } from '../sqlite/migrate.js';
-import { AuditStoreMissingError } from '../sqlite/store-file.js';
+import { AuditSchemaError, AuditStoreMissingError } from '../store-errors.js';
 import { ulid } from '../ulid.js';
 import { PostgresBatchWriter, type PostgresWriterStats } from './batch-writer.js';
 import { registerGateway, type GatewayIdentity } from './gateway-registration.js';

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { LedgerEntry } from '../../common/audit-chain-types.js';
+import type { EventRow } from '../event-chain.js';
 
 // What one batch writes, and the transaction that writes it. Each kind of row goes in with one
 // statement whatever the count (unnest over array parameters: one prepared statement serves 1
@@ -17,16 +18,6 @@ export interface SessionRow {
   readonly startedAt: number;
 }
 
-/** An event ready for the table: its payload is already canonical JSON text, its hashes computed. */
-export interface EventRow {
-  readonly session_id: string;
-  readonly seq: number;
-  readonly time: number;
-  readonly kind: string;
-  readonly payload: string;
-  readonly prev_hash: string;
-  readonly hash: string;
-}
 
 export interface EndRow {
   readonly id: string;

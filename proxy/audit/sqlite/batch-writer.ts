@@ -2,7 +2,8 @@ import type { LedgerEntry } from '../../common/audit-chain-types.js';
 import { BatchQueue, type QueuedBatch } from '../batch-queue.js';
 import { INSERT_CHECKPOINT_SQL, INSERT_LEDGER_SQL, INSERT_PRUNE_SQL } from './ledger-queries.js';
 import { END_SESSION_SQL, INSERT_SESSION_SQL } from './session-queries.js';
-import { eventBatchParams, insertEventBatchesSql, type EventRow } from './event-queries.js';
+import type { EventRow } from '../event-chain.js';
+import { eventBatchParams, insertEventBatchesSql } from './event-queries.js';
 import type { PreparedStatement, SqliteConnection, SqlParams } from './sqlite-connection.js';
 
 // The store's one writer. Writes are queued in memory and committed in batches: one transaction

@@ -1,19 +1,10 @@
 import type { EventKind, EventRecord } from '../audit-types.js';
 import type { SqliteConnection, SqlValue } from './sqlite-connection.js';
+import type { EventRow } from '../event-chain.js';
 
 // Events are written in batches: one event_batches row per session per commit (see migration
 // 001), and read back one event at a time.
 
-/** An event ready for the table: its payload is already canonical JSON text, its hashes computed. */
-export interface EventRow {
-  readonly session_id: string;
-  readonly seq: number;
-  readonly time: number;
-  readonly kind: string;
-  readonly payload: string;
-  readonly prev_hash: string;
-  readonly hash: string;
-}
 
 /** One session's events of one commit, as an event_batches row. */
 class SessionBatch {

@@ -1,23 +1,13 @@
 import type { SqliteConnection } from './sqlite-connection.js';
+import { AuditSchemaError } from '../store-errors.js';
+
+export { AuditSchemaError };
 
 /** One schema step. `version` is the `PRAGMA user_version` the store has once it is applied. */
 export interface Migration {
   readonly version: number;
   readonly name: string;
   up(db: SqliteConnection): Promise<void>;
-}
-
-/** The store was written by a newer Sluice (or is older and cannot be upgraded read-only). */
-export class AuditSchemaError extends Error {
-  constructor(
-    message: string,
-    readonly file: string,
-    readonly fileVersion: number,
-    readonly knownVersion: number,
-  ) {
-    super(message);
-    this.name = 'AuditSchemaError';
-  }
 }
 
 export async function schemaVersion(db: SqliteConnection): Promise<number> {

@@ -1,6 +1,9 @@
 import { access, chmod, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { latestVersion, migrate, refuseNewer, schemaVersion, AuditSchemaError, type Migration } from './migrate.js';
+import { AuditSchemaError, AuditStoreMissingError } from '../store-errors.js';
+import { latestVersion, migrate, refuseNewer, schemaVersion, type Migration } from './migrate.js';
+
+export { AuditStoreMissingError };
 import { MIGRATIONS } from './migrations/index.js';
 import { SqliteConnection, sqliteCode } from './sqlite-connection.js';
 
@@ -16,13 +19,6 @@ export function auditFile(dataDir: string): string {
   return join(dataDir, AUDIT_FILE_NAME);
 }
 
-/** There is no store at `file`: nothing has written one with this data_dir yet. */
-export class AuditStoreMissingError extends Error {
-  constructor(readonly file: string) {
-    super(`no audit store at ${file}`);
-    this.name = 'AuditStoreMissingError';
-  }
-}
 
 /**
  * Creates the directory (0700) and the file (0600) when missing, refuses a store from a newer
