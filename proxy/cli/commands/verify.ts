@@ -112,7 +112,7 @@ async function verifyBundleFile(path: string, key: Ed25519PublicJwk | undefined,
     const newest = report.checkpoints.at(-1);
     const checkpoint = newest ? `; last checkpoint ${new Date(newest.time).toISOString()} covers ledger entry ${newest.ledger_n}` : '; no checkpoint';
     io.stdout(`verified bundle ${path}: ${counts.sessions} sessions${partial ? ' (filtered)' : ''}, ${counts.events} events, ${counts.ledger} ledger entries, ${counts.checkpoints} checkpoints${checkpoint}\n`);
-    io.stdout(`exported ${new Date(created).toISOString()}, signed by key ${kid}\n`);
+    io.stdout(`exported ${new Date(created).toISOString()}, signed by key ${kid}${report.ledgerKid !== kid ? `; ledger and checkpoints of gateway ${report.ledgerKid}, whose key the signed manifest names` : ''}\n`);
     io.stdout(report.keyTrusted ? `key: the one you gave (${kid})\n` : `key: ${untrusted}\n`);
   } else {
     io.stderr(`sluice: bundle ${path}: verification FAILED (${report.problem.what}): ${report.problem.message}\n`);

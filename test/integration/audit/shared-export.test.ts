@@ -125,6 +125,8 @@ describe('sluice export on a shared store', () => {
       expect(verified.code).toBe(0);
       expect(verified.stdout).toContain('key: the one you gave');
     }
+    expect((await verify(files.a)).stdout).not.toContain('ledger and checkpoints of gateway');
+    expect((await verify(files.b)).stdout).toContain(`; ledger and checkpoints of gateway ${b.key.kid}, whose key the signed manifest names`);
 
     const again = await cli('-o', 'all.sluice');
     expect(again.code).toBe(1);
