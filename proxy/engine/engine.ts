@@ -120,7 +120,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   pruning.unref();
   const brokerOptions = { timeoutMs: config.approvals.timeout, quorum: config.approvals.quorum, selfApproval: config.approvals.self_approval };
   // A shared store is also the approval queue every gateway on it answers from.
-  const approvals: ApprovalBroker = sharedStore
+  const shared = sharedStore
     ? await openSharedApprovalBroker({ ...brokerOptions, connectionString: sharedStore, gatewayId: signer.kid }).catch(async (error: unknown) => {
         clearInterval(checkpoints);
         clearInterval(pruning);
@@ -128,7 +128,17 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         await lock.release();
         throw new Error(`audit.store: the shared approval queue cannot be opened: ${(error as Error).message}`, { cause: error });
       })
-    : createApprovalBroker(brokerOptions);
+    : undefined;
+  const approvals: ApprovalBroker = shared ?? createApprovalBroker(brokerOptions);
+  // Decided approvals in a shared queue follow audit.retention too (the in-memory broker keeps a bounded history).
+  const pruneApprovals = () =>
+    shared
+      ?.prune(Date.now() - config.audit.retention)
+      .then((removed) => removed > 0 && log.info('audit retention removed decided approvals', { approvals: removed }))
+      .catch((error: unknown) => log.error('approval retention failed', { reason: (error as Error).message }));
+  await pruneApprovals();
+  const approvalPruning = setInterval(() => void pruneApprovals(), 3_600_000);
+  approvalPruning.unref();
   approvals.on('requested', (approval) => events.emit('approval.requested', approval));
   approvals.on('decided', (approval) => events.emit('approval.decided', approval));
 
@@ -195,6 +205,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
     await closeCatalogs(masking.catalogs);
     clearInterval(checkpoints);
     clearInterval(pruning);
+    clearInterval(approvalPruning);
     await store.close();
     await lock.release();
     throw error;
@@ -220,6 +231,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         await closeCatalogs(masking.catalogs);
         clearInterval(checkpoints);
         clearInterval(pruning);
+        clearInterval(approvalPruning);
         await checkpoint();
         await store.close();
         await lock.release();

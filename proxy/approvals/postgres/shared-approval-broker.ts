@@ -55,6 +55,8 @@ export interface SharedApprovalBroker extends ApprovalBroker {
   readonly connected: boolean;
   /** Cancels this gateway's pending requests (synchronously, as SHUTDOWN_CAUSE), writes that, and closes the connections. */
   close(): Promise<void>;
+  /** Retention (audit.retention): deletes approvals decided before `horizon` (epoch ms), with their votes; returns how many. */
+  prune(horizon: number): Promise<number>;
 }
 
 const ORPHAN_CAUSE = 'the gateway holding it restarted: the client that sent the statement is gone';
@@ -232,6 +234,11 @@ class PostgresApprovalBroker implements SharedApprovalBroker {
 
   on(event: 'requested' | 'decided', listener: ApprovalListener): () => void {
     return this.#view.on(event, listener);
+  }
+
+  async prune(horizon: number): Promise<number> {
+    const { rowCount } = await this.#pool.query("DELETE FROM sluice.approvals WHERE status <> 'pending' AND decided_at < to_timestamp($1::double precision / 1000)", [horizon]);
+    return rowCount ?? 0;
   }
 
   close(): Promise<void> {

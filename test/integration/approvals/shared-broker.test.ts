@@ -157,6 +157,29 @@ describe('shared approval broker (PostgreSQL, two gateways)', () => {
     });
   });
 
+  it('removes decided approvals past retention with their votes, and never a pending one', async () => {
+    const { a, b, recording } = await gateways();
+    const decided = a.request(heldDelete(), recording);
+    await seenOn(b, decided.approval.id);
+    await b.decide(decided.approval.id, bob, { decision: 'deny', reason: 'no' });
+    await decided.outcome;
+    const pending = a.request(heldDelete(), new CollectedRecording());
+    await seenOn(b, pending.approval.id);
+    // The database is this file's: earlier tests' decided approvals go too.
+    const count = async (sql: string, params: unknown[] = []) => {
+      const client = await db.connect();
+      const { rows } = await client.query<{ n: number }>(sql, params);
+      await client.end();
+      return rows[0]!.n;
+    };
+    const decidedBefore = await count("SELECT count(*)::int AS n FROM sluice.approvals WHERE status <> 'pending'");
+    expect(await b.prune(Date.now() - 60_000)).toBe(0);
+    expect(await a.prune(Date.now() + 1_000)).toBe(decidedBefore);
+    expect(await row(decided.approval.id)).toBeUndefined();
+    expect(await row(pending.approval.id)).toMatchObject({ status: 'pending' });
+    expect(await count('SELECT count(*)::int AS n FROM sluice.approval_votes WHERE approval_id = $1', [decided.approval.id])).toBe(0);
+  });
+
   it('needs quorum distinct approvers across gateways, each counted once', async () => {
     const { a, b, recording } = await gateways({ quorum: 2 });
     const { approval, outcome } = a.request(heldDelete(), recording);
