@@ -3,7 +3,8 @@ import { pendingApproval, SHUTDOWN_CAUSE } from '../../../proxy/approvals/approv
 import { ApprovalError, type ApprovalOutcome, type ApprovalRequest } from '../../../proxy/approvals/approval-types.js';
 import { insertApproval } from '../../../proxy/approvals/postgres/approval-rows.js';
 import { openSharedApprovalBroker, type SharedApprovalBroker, type SharedApprovalBrokerOptions } from '../../../proxy/approvals/postgres/shared-approval-broker.js';
-import { STATIC_TOKEN_ISSUER, type Identity } from '../../../proxy/identity/identity.js';
+import { STATIC_TOKEN_ISSUER } from '../../../proxy/identity/identity.js';
+import { alice, bob, deployer, heldDelete as baseHeldDelete, HOUR, person, TEN_MINUTES } from '../../helpers/approval-fixtures.js';
 import { eventually } from '../../helpers/eventually.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { startCuttableProxy } from '../../helpers/cuttable-proxy.js';
@@ -12,34 +13,14 @@ import { CollectedRecording } from '../../helpers/collected-recording.js';
 // Two brokers on one database are two gateways: A holds the statements, B is where an approver
 // (API, desktop app) decides. Every test opens its own pair with gateway ids of its own.
 
-const TEN_MINUTES = 600_000;
-const HOUR = 3_600_000;
-
-function person(subject: string, issuer = STATIC_TOKEN_ISSUER): Identity {
-  return { subject, issuer, groups: ['approvers'], claims: {}, method: 'token' };
-}
-
-const alice = person('alice');
-const bob = person('bob');
-const deployer = person('deploy');
-
+/** The fixtures' held DELETE, with bound parameters and claims of every JSON type, to round-trip through the tables. */
 function heldDelete(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
-  return {
-    sessionId: 'S1',
-    resource: 'orders-db',
-    protocol: 'postgres',
+  return baseHeldDelete({
     requester: { subject: 'deploy', issuer: STATIC_TOKEN_ISSUER, method: 'token', groups: ['ci'], claims: { repository: 'acme/shop', run: 42, fork: false } },
-    statement: 'DELETE FROM orders',
     params: ['1', null],
-    statementHash: 'a'.repeat(64),
-    fingerprint: 'delete from orders',
-    rule: 'hold-unbounded-writes',
-    reasons: ['DELETE without WHERE'],
-    history: ['SELECT 1'],
     ...overrides,
-  };
+  });
 }
-
 
 let db: TestDatabase;
 const open: SharedApprovalBroker[] = [];

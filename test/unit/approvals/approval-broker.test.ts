@@ -5,40 +5,13 @@ import {
   type Approval,
   type ApprovalErrorCode,
   type ApprovalOutcome,
-  type ApprovalRequest,
 } from '../../../proxy/approvals/approval-types.js';
 import { isUlid } from '../../../proxy/audit/ulid.js';
-import { STATIC_TOKEN_ISSUER, type Identity } from '../../../proxy/identity/identity.js';
+import { STATIC_TOKEN_ISSUER } from '../../../proxy/identity/identity.js';
+import { alice, bob, deployer, heldDelete, HOUR, person, TEN_MINUTES } from '../../helpers/approval-fixtures.js';
 import { CollectedRecording } from '../../helpers/collected-recording.js';
 
 const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
-const TEN_MINUTES = 600_000;
-const HOUR = 3_600_000;
-
-function person(subject: string, issuer = STATIC_TOKEN_ISSUER): Identity {
-  return { subject, issuer, groups: ['approvers'], claims: {}, method: 'token' };
-}
-
-const alice = person('alice');
-const bob = person('bob');
-const deployer = person('deploy');
-
-function heldDelete(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
-  return {
-    sessionId: 'S1',
-    resource: 'orders-db',
-    protocol: 'postgres',
-    requester: { subject: 'deploy', issuer: STATIC_TOKEN_ISSUER, method: 'token', groups: ['ci'], claims: { repository: 'acme/shop' } },
-    statement: 'DELETE FROM orders',
-    statementHash: 'a'.repeat(64),
-    fingerprint: 'delete from orders',
-    rule: 'hold-unbounded-writes',
-    reasons: ['DELETE without WHERE'],
-    history: ['SELECT 1'],
-    ...overrides,
-  };
-}
-
 
 function setup(options: Partial<ApprovalBrokerOptions> = {}) {
   let next = 0;
