@@ -3,6 +3,7 @@ import type { Identity } from '../identity/identity.js';
 import {
   castVote,
   checkRuleOptions,
+  DecidedHistory,
   emitTo,
   executedEvent,
   executeRefusal,
@@ -63,19 +64,17 @@ class MemoryApprovalBroker implements LocalApprovalBroker {
   readonly #timeoutMs: number;
   readonly #quorum: number;
   readonly #selfApproval: boolean;
-  readonly #historyLimit: number;
   readonly #now: () => number;
   readonly #newId: () => string;
   /** Insertion order is request order, so newest first is a reverse walk. */
   readonly #entries = new Map<string, Entry>();
-  /** Decided ids, oldest decision first: what history eviction drops. */
-  readonly #decided: string[] = [];
+  readonly #history: DecidedHistory;
   readonly #grants = new SessionGrants();
   readonly #listeners = { requested: new Set<ApprovalListener>(), decided: new Set<ApprovalListener>() };
   #closed = false;
 
   constructor(options: ApprovalBrokerOptions) {
-    this.#historyLimit = checkRuleOptions(options);
+    this.#history = new DecidedHistory(checkRuleOptions(options), (id) => this.#entries.delete(id));
     this.#timeoutMs = options.timeoutMs;
     this.#quorum = options.quorum;
     this.#selfApproval = options.selfApproval;
@@ -199,17 +198,10 @@ class MemoryApprovalBroker implements LocalApprovalBroker {
     entry.resolve(outcomeOf(approval));
     // Indexed before listeners run, so a listener already finds the grant.
     if (approval.grantedUntil !== undefined) this.#grants.add(entry, this.#now());
-    this.#remember(approval.id);
+    this.#history.add(approval.id);
     emitTo(this.#listeners.decided, approval);
   }
 
-  #remember(id: string): void {
-    this.#decided.push(id);
-    while (this.#decided.length > this.#historyLimit) {
-      const oldest = this.#decided.shift();
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
-  }
 
   #record(entry: Entry, payload: Readonly<Record<string, unknown>>): void {
     // SessionRecording.event never throws or rejects; failures surface through the store.

@@ -322,3 +322,18 @@ export class SessionGrants {
     return undefined;
   }
 }
+
+/** Decided approvals a broker keeps for get/list: past `limit`, the oldest is forgotten (pending ones are never in here). */
+export class DecidedHistory {
+  readonly #ids: string[] = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly forget: (id: string) => void,
+  ) {}
+
+  add(id: string): void {
+    this.#ids.push(id);
+    while (this.#ids.length > this.limit) this.forget(this.#ids.shift()!);
+  }
+}

@@ -2,6 +2,7 @@ import type { SessionRecording } from '../../audit/audit-types.js';
 import {
   emitTo,
   executedEvent,
+  DecidedHistory,
   finalEvent,
   newestFirst,
   outcomeOf,
@@ -46,19 +47,17 @@ export interface Entry {
  * events and the outcome, in the in-memory broker's order.
  */
 export class SharedApprovalView {
-  readonly #historyLimit: number;
   readonly #now: () => number;
   /** In the order this gateway learned of them. */
   readonly #entries = new Map<string, Entry>();
-  /** Decided ids, oldest decision first: what history eviction drops. */
-  readonly #decided: string[] = [];
+  readonly #history: DecidedHistory;
   /** Ids this gateway holds that have not ended yet. */
   readonly holding = new Set<string>();
   readonly #grants = new SessionGrants();
   readonly #listeners = { requested: new Set<ApprovalListener>(), decided: new Set<ApprovalListener>() };
 
   constructor(historyLimit: number, now: () => number) {
-    this.#historyLimit = historyLimit;
+    this.#history = new DecidedHistory(historyLimit, (id) => this.#entries.delete(id));
     this.#now = now;
   }
 
@@ -109,7 +108,7 @@ export class SharedApprovalView {
       if (approval.status === 'pending') {
         emitTo(this.#listeners.requested, approval);
       } else {
-        this.#remember(approval.id);
+        this.#history.add(approval.id);
         emitTo(this.#listeners.decided, approval);
       }
       return added;
@@ -125,7 +124,7 @@ export class SharedApprovalView {
       for (; hold.votesRecorded < approval.votes.length; hold.votesRecorded++) record(hold, voteEvent(approval.id, approval.votes[hold.votesRecorded]!));
       if (approval.status !== 'pending') this.#settle(entry, hold);
     } else if (previous.status === 'pending' && approval.status !== 'pending') {
-      this.#remember(approval.id);
+      this.#history.add(approval.id);
       emitTo(this.#listeners.decided, approval);
     }
     return entry;
@@ -158,17 +157,10 @@ export class SharedApprovalView {
     hold.resolve(outcomeOf(approval));
     // Indexed before listeners run, so a listener already finds the grant.
     if (approval.grantedUntil !== undefined) this.#grants.add(entry, this.#now());
-    this.#remember(approval.id);
+    this.#history.add(approval.id);
     emitTo(this.#listeners.decided, approval);
   }
 
-  #remember(id: string): void {
-    this.#decided.push(id);
-    while (this.#decided.length > this.#historyLimit) {
-      const oldest = this.#decided.shift();
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
-  }
 }
 
 function record(hold: Hold, payload: Readonly<Record<string, unknown>>): void {
