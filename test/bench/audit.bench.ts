@@ -13,7 +13,7 @@ import { measure, type BenchResult } from './measure.js';
 // gateway writes, on a real file in the temp directory. p50/p99 are per call: for batched that is
 // the time the caller is held (queueing only), for strict the wait for the commit.
 
-const START: SessionStart = {
+export const START: SessionStart = {
   resource: 'bench-db',
   protocol: 'postgres',
   identity: { subject: 'bench', issuer: 'sluice:token', method: 'token', groups: ['bench'] },
@@ -22,7 +22,7 @@ const START: SessionStart = {
 };
 
 /** A typical statement event: pgbench's select-only statement with its parameter. */
-function queryPayload(n: number): Readonly<Record<string, unknown>> {
+export function queryPayload(n: number): Readonly<Record<string, unknown>> {
   return { protocol: 'extended', text: 'SELECT abalance FROM pgbench_accounts WHERE aid = $1;', params: [String(n)], duration_ms: 0.08, rows: 1, outcome: 'ok', tags: ['SELECT 1'] };
 }
 

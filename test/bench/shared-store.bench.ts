@@ -3,24 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import type { SessionStart } from '../../proxy/audit/audit-types.js';
 import { openPostgresAuditStore, type PostgresAuditStore } from '../../proxy/audit/postgres/postgres-store.js';
 import { loadOrCreateSigningKey } from '../../proxy/audit/signing-key.js';
 import { publicKeyLine } from '../../proxy/common/checkpoint-verify.js';
 import { startEmbeddedPostgres } from '../../tools/embedded-postgres.js';
+import { queryPayload, START } from './audit.bench.js';
 import type { BenchResult } from './measure.js';
 
 // The shared PostgreSQL audit store (audit.store: postgres://…): events/s sustained into one
 // store database from one gateway, and from two writing at once, as many runners would. Real
 // PostgreSQL with fsync on (not the tests' throwaway settings), on the same machine.
 
-const START: SessionStart = {
-  resource: 'bench-db',
-  protocol: 'postgres',
-  identity: { subject: 'bench', issuer: 'sluice:token', method: 'token', groups: ['bench'] },
-  clientAddress: '127.0.0.1:50000',
-  application: 'pgbench',
-};
 const PER_GATEWAY = 100_000;
 
 export async function sharedStoreBenchmarks(): Promise<BenchResult[]> {
@@ -57,7 +50,7 @@ async function rate(url: string, count: number, open: () => Promise<PostgresAudi
         const sessions = Array.from({ length: 8 }, () => store.beginSession(START));
         for (let sent = 0; sent < PER_GATEWAY; ) {
           for (const end = sent + 1_000; sent < end; sent++) {
-            void sessions[sent % 8]!.event('query', { protocol: 'extended', text: 'SELECT abalance FROM pgbench_accounts WHERE aid = $1;', params: [String(sent)], duration_ms: 0.08, rows: 1, outcome: 'ok', tags: ['SELECT 1'] });
+            void sessions[sent % 8]!.event('query', queryPayload(sent));
           }
           // A turn of the event loop between slices, as a gateway's sockets would give.
           await new Promise((resolve) => setImmediate(resolve));
