@@ -10,6 +10,7 @@ import { asList, asNode, asString, unwrap } from '../sql/parse-tree.js';
 import type { RelationNames } from '../sql/search-path.js';
 import { LruCache } from '../sql/lru-cache.js';
 import { parseStatements } from '../sql/sql-parser.js';
+import type { StatementClass } from '../sql/statement-class.js';
 
 /** What the masking guard says about one SQL string. */
 export interface FlowVerdict {
@@ -48,8 +49,10 @@ export class MaskedFlowGuard {
     return this.profile.empty;
   }
 
-  check(text: string, names: RelationNames): FlowVerdict | Promise<FlowVerdict> {
+  /** `statements`: the classifier's view of `text`, so a caller with content rules only pays for a parse just when it COPYs out. */
+  check(text: string, names: RelationNames, statements: readonly StatementClass[]): FlowVerdict | Promise<FlowVerdict> {
     if (this.profile.empty) return CLEAR;
+    if (!this.profile.hasColumnRules && !statements.some((statement) => statement.kind === 'copy_out')) return CLEAR;
     const key = `${names.schema}\0${text}`;
     const cached = this.#verdicts.get(key);
     if (cached && this.now() - cached.at < VERDICT_TTL_MS) return cached.verdict;

@@ -70,7 +70,7 @@ export class StatementJudge {
     const judgement: Judgement = { text, decision, statements };
     // A denied statement never runs, so what it would carry does not matter.
     if (!this.guard || this.guard.idle || decision.effect === 'deny') return judgement;
-    const verdict = this.guard.check(text, relationNamesFor(searchPath, this.user));
+    const verdict = this.guard.check(text, relationNamesFor(searchPath, this.user), statements);
     return verdict instanceof Promise ? verdict.then((settled) => guarded(judgement, settled)) : guarded(judgement, verdict);
   }
 
