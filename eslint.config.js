@@ -21,8 +21,13 @@ export default tseslint.config(
     },
   },
   {
+    // Browser code: the renderer and its component tests.
+    files: ['renderer/**/*.{ts,tsx}', 'test/renderer/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // Tool configs and vitest's globalSetup are loaded by default export.
-    files: ['*.config.{js,ts}', 'test/setup/**'],
+    files: ['*.config.{js,ts}', 'renderer/vite.config.ts', 'test/setup/**'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

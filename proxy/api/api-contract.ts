@@ -4,7 +4,7 @@
 // nothing here knows which transport it is on. The renderer imports only types from here.
 import { z } from 'zod';
 import type { Approval, ApprovalBroker, ApprovalStatus } from '../approvals/approval-types.js';
-import type { AuditReader, EventRecord, SessionRecord, SessionStatus } from '../audit/audit-types.js';
+import type { AuditReader, EventRecord, SessionMark, SessionProtocol, SessionRecord, SessionStatus } from '../audit/audit-types.js';
 import { transcriptFrames, type TranscriptFrame } from '../common/transcript.js';
 import type { EngineEventMap, EngineEventName } from '../engine/engine-events.js';
 import type { AuthMethod, Identity } from '../identity/identity.js';
@@ -13,7 +13,8 @@ import { ApiFailure, type ApiResult } from './api-result.js';
 import type { ApiRole } from './api-roles.js';
 
 export type { Approval, ApprovalStatus } from '../approvals/approval-types.js';
-export type { EventRecord, SessionRecord } from '../audit/audit-types.js';
+export type { EventRecord, SessionMark, SessionProtocol, SessionQuery, SessionRecord } from '../audit/audit-types.js';
+export type { TranscriptFrame } from '../common/transcript.js';
 export type { ApiError, ApiErrorCode, ApiResult } from './api-result.js';
 export type { ApiRole } from './api-roles.js';
 export type { PreviewCell, PreviewResult } from '../masking/masking-preview.js';
@@ -37,6 +38,62 @@ export interface ApiServices {
   readonly explain: (input: ExplainInput) => Promise<unknown>;
   /** A draft masking rule set applied to sample rows or a live query's first rows (throws PreviewRulesError for invalid rules). */
   readonly previewMasking: (request: MaskingPreviewRequest, caller: Identity) => Promise<PreviewResult>;
+  /** The gateway's masking rules as configured, and saving them (absent: the engine has no config file to write). */
+  readonly maskingConfig?: MaskingConfigService;
+  /** Resources and policy as configured, without secrets. */
+  readonly policyView: () => PolicyView;
+}
+
+/** The masking section of the gateway's config file, read and written by the rule editor. */
+export interface MaskingConfigService {
+  current(): Promise<MaskingRulesView>;
+  /** Validates `rules` as the config's `masking:` section, writes the file atomically (the old one kept as a backup), applies the rules to new sessions and records the change as an audit event. Throws ApiFailure('invalid_input') naming the rule and field. */
+  save(rules: readonly unknown[], caller: Identity): Promise<MaskingSaveResult>;
+}
+
+export interface MaskingRulesView {
+  /** The rules as the config holds them (YAML's data model: what `rules` takes back). */
+  readonly rules: readonly Readonly<Record<string, unknown>>[];
+  /** The `masking:` section as YAML, as it stands in the file. */
+  readonly yaml: string;
+  /** The config file. */
+  readonly file: string;
+  /** Built-in detector names, for the editor's choices. */
+  readonly detectors: readonly string[];
+  readonly strategies: readonly string[];
+}
+
+export interface MaskingSaveResult extends MaskingRulesView {
+  /** Where the previous file was kept. */
+  readonly backup: string;
+  /** The audit session the change is recorded in. */
+  readonly auditSession: string;
+  /** Sessions open at the save: they keep the rules they started with until they reconnect. */
+  readonly openSessions: number;
+}
+
+/** A resource as the policy view shows it: never a credential. */
+export interface ResourceView {
+  readonly name: string;
+  readonly type: string;
+  /** The upstream without credentials (scheme, host, port, database or path). */
+  readonly upstream: string;
+  /** How the gateway authenticates upstream, in words (e.g. "password (held by Sluice)"). */
+  readonly credential: string;
+  readonly tls?: string;
+}
+
+export interface PolicyView {
+  readonly resources: readonly ResourceView[];
+  /** Policy rules as configured (match and effect), in order. */
+  readonly rules: readonly Readonly<Record<string, unknown>>[];
+  /** What applies when no rule matches. */
+  readonly defaultEffect: 'deny';
+  readonly roles: Readonly<Record<string, readonly string[]>>;
+  readonly approvals: { readonly timeoutMs: number; readonly quorum: number; readonly selfApproval: boolean };
+  readonly limits: Readonly<Record<string, unknown>>;
+  /** Masking rules by name and scope only (the editor has the detail). */
+  readonly masking: readonly { readonly name: string; readonly kind: 'columns' | 'detect'; readonly targets: readonly string[]; readonly strategy: string; readonly groups?: readonly string[]; readonly exceptGroups?: readonly string[] }[];
 }
 
 /** What `masking.preview` asks: draft rules, the groups to preview as, and rows: a sample, or a live query's first rows. */
@@ -74,6 +131,11 @@ const SESSION_STATUS_VALUES = ['open', 'closed', 'aborted'] as const satisfies r
 // These fail to compile when a status type gains a value its list lacks.
 const _everyApprovalStatus: Exclude<ApprovalStatus, (typeof APPROVAL_STATUSES)[number]> extends never ? true : never = true;
 const _everySessionStatus: Exclude<SessionStatus, (typeof SESSION_STATUS_VALUES)[number]> extends never ? true : never = true;
+
+const SESSION_PROTOCOL_VALUES = ['postgres', 'http', 'exec', 'mcp'] as const satisfies readonly SessionProtocol[];
+const SESSION_MARKS = ['denial', 'approval', 'masking', 'error'] as const satisfies readonly SessionMark[];
+const _everySessionProtocol: Exclude<SessionProtocol, (typeof SESSION_PROTOCOL_VALUES)[number]> extends never ? true : never = true;
+const epochMs = z.number({ error: 'expected a time (milliseconds since the epoch)' }).int('must be a whole number').min(0, 'must not be negative');
 
 const id = (what: string) => z.string({ error: `expected ${what} (a string)` }).min(1, 'must not be empty').max(200, `is too long for ${what}`);
 const limit = z
@@ -143,7 +205,17 @@ export const API_METHODS = {
   'sessions.list': method({
     role: 'auditors',
     summary: 'recorded sessions, newest first',
-    input: z.strictObject({ limit: limit.optional(), resource: text('a resource name', 200).optional(), status: oneOf(SESSION_STATUS_VALUES).optional() }),
+    input: z.strictObject({
+      limit: limit.optional(),
+      resource: text('a resource name', 200).optional(),
+      status: oneOf(SESSION_STATUS_VALUES).optional(),
+      protocol: oneOf(SESSION_PROTOCOL_VALUES).optional(),
+      identity: text('part of a subject', 500).optional(),
+      since: epochMs.optional(),
+      until: epochMs.optional(),
+      had: z.array(oneOf(SESSION_MARKS), { error: 'expected a list of marks' }).max(SESSION_MARKS.length).optional(),
+      search: text('text to find in statements', 500).optional(),
+    }),
     handler: async (input, ctx): Promise<SessionRecord[]> => ctx.services.audit.listSessions(input),
   }),
 
@@ -229,7 +301,36 @@ export const API_METHODS = {
       }
     },
   }),
+
+  'masking.rules': method({
+    role: 'admins',
+    summary: "the gateway's masking rules as its config file holds them, with the YAML and the built-in detectors and strategies",
+    input: z.strictObject({}),
+    handler: async (_input, ctx): Promise<MaskingRulesView> => maskingConfig(ctx).current(),
+  }),
+
+  'masking.save': method({
+    role: 'admins',
+    summary: "replaces the config file's masking rules (validated, written atomically with a backup, applied to new sessions, recorded in the audit store)",
+    input: z.strictObject({
+      rules: z.array(z.unknown(), { error: 'expected a list of masking rules (as in the config)' }).max(500, 'lists more than 500 rules'),
+    }),
+    handler: async (input, ctx): Promise<MaskingSaveResult> => maskingConfig(ctx).save(input.rules, ctx.identity),
+  }),
+
+  'policy.view': method({
+    role: 'auditors',
+    summary: 'resources (without credentials), policy rules, roles, approval settings, limits and masking rules by name',
+    input: z.strictObject({}),
+    handler: async (_input, ctx): Promise<PolicyView> => ctx.services.policyView(),
+  }),
 } as const;
+
+function maskingConfig(ctx: ApiContext): MaskingConfigService {
+  const service = ctx.services.maskingConfig;
+  if (!service) throw new ApiFailure('unavailable', 'this gateway was started without a config file, so its masking rules cannot be read or saved here');
+  return service;
+}
 
 export type ApiMethods = typeof API_METHODS;
 export type ApiMethodName = keyof ApiMethods;

@@ -3,6 +3,7 @@ import type { Logger } from '../engine/logger.js';
 import type { Authenticator } from '../identity/authenticator.js';
 import type { Identity } from '../identity/identity.js';
 import { authenticateCaller, bearerCredential } from './api-auth.js';
+import { serveConsole } from './console-files.js';
 import { invokeApi, type ApiDispatchOptions } from './api-dispatch.js';
 import { failed, type ApiErrorCode, type ApiResult } from './api-result.js';
 import type { EventHub } from './event-hub.js';
@@ -36,6 +37,8 @@ export interface ApiHttpOptions {
   readonly tickets: TicketBook;
   readonly hub: EventHub;
   readonly log: Logger;
+  /** The built web console, served at every path outside /api/. */
+  readonly consoleDir?: string;
 }
 
 export function createApiRequestHandler(options: ApiHttpOptions): (request: IncomingMessage, response: ServerResponse) => void {
@@ -61,6 +64,10 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
       close: true,
       headers: { upgrade: 'websocket' },
     });
+  }
+  if (options.consoleDir !== undefined && !path.startsWith('/api/')) {
+    if (verb !== 'GET' && verb !== 'HEAD') return refuseVerb(response, 'GET');
+    return serveConsole(request, response, options.consoleDir, path);
   }
   const name = path.startsWith(API_PREFIX) ? path.slice(API_PREFIX.length) : undefined;
   if (path !== TICKET_PATH && (name === undefined || !METHOD_NAME.test(name))) {

@@ -29,6 +29,8 @@ export interface ApiListenerOptions {
   readonly maxSubscribers?: number;
   /** See EventHubOptions. */
   readonly maxBufferedBytes?: number;
+  /** The built web console to serve outside /api/ (none: those paths are 404s). */
+  readonly consoleDir?: string;
 }
 
 export interface ApiListener {
@@ -52,6 +54,7 @@ export async function startApiListener(options: ApiListenerOptions): Promise<Api
     tickets,
     hub,
     log,
+    ...(options.consoleDir !== undefined && { consoleDir: options.consoleDir }),
   });
   const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, handler) : createHttpServer(handler);
   // Slow or idle clients cannot hold sockets open for long.

@@ -19,7 +19,9 @@ export type EventKind =
   | 'http_response'
   | 'output'
   | 'input'
-  | 'disconnect';
+  | 'disconnect'
+  /** A change to the gateway's configuration made through the engine API (the masking rule editor's save). */
+  | 'config';
 
 export const SESSION_STATUSES: readonly SessionStatus[] = ['open', 'closed', 'aborted'];
 
@@ -88,11 +90,28 @@ export interface AuditStoreOptions {
   readonly onError?: (error: Error) => void;
 }
 
+/** Something that happened in a session, as session filters ask about it. */
+export type SessionMark = 'denial' | 'approval' | 'masking' | 'error';
+
 export interface SessionQuery {
   /** Most sessions returned (default 50). */
   readonly limit?: number;
   readonly resource?: string;
   readonly status?: SessionStatus;
+  readonly protocol?: SessionProtocol;
+  /** Part of the caller's subject (case-insensitive). */
+  readonly identity?: string;
+  /** Sessions that started at or after this (epoch ms). */
+  readonly since?: number;
+  /** Sessions that started before this (epoch ms). */
+  readonly until?: number;
+  /**
+   * Sessions where each of these happened: a statement denied (by policy, the masking guard or a
+   * limit), an approval requested, a result masked, an error.
+   */
+  readonly had?: readonly SessionMark[];
+  /** Text found in one of the session's statements (case-insensitive, as recorded: masked). */
+  readonly search?: string;
 }
 
 /** A gateway writing to a shared store, as the store registers it at the gateway's start. */

@@ -31,12 +31,19 @@ import type { UpstreamTarget } from '../postgres/upstream-connect.js';
 import type { Logger } from './logger.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { maskingPreviewService } from './masking-preview-service.js';
+import { maskingConfigService } from './masking-config-service.js';
+import { policyView } from './policy-view.js';
+import { defaultConsoleDir } from '../api/console-files.js';
 import { EngineEvents } from './engine-events.js';
 import { observedStore } from './observed-store.js';
 import { upstreamTargets } from './upstream-targets.js';
 
 export interface EngineOptions extends AuthenticatorOptions {
   readonly log: Logger;
+  /** The config file the engine was started from: the masking rule editor writes to it. Without it, rules cannot be saved from the API. */
+  readonly configFile?: string;
+  /** The built web console served on the api listener (default: dist/console in the package). */
+  readonly consoleDir?: string;
 }
 
 /** A running gateway: its listeners and audit store, one `close()` to stop it all. */
@@ -68,7 +75,8 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   const targets = await upstreamTargets(config.resources);
   const lock = await lockDataDir(config.data_dir);
   const maskingKey = await loadOrCreateMaskingKey(config.data_dir);
-  const masking = {
+  // Mutable: the rule editor swaps `rules`; sessions read it when they start.
+  const masking: { rules: MaskingRules; readonly catalogs: Map<string, CatalogCache>; readonly sample: typeof config.audit.result_sample } = {
     rules: new MaskingRules(config.masking, maskingKey),
     catalogs: catalogCaches(targets),
     sample: config.audit.result_sample,
@@ -191,7 +199,20 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
           audit: store,
           explain: async (input) => explainSql(policy, classifier, input),
           previewMasking: maskingPreviewService({ policy, classifier, targets, catalogs: masking.catalogs, key: maskingKey }),
+          policyView: () => policyView(config),
+          ...(options.configFile !== undefined && {
+            maskingConfig: maskingConfigService({
+              file: options.configFile,
+              store,
+              openSessions: () => postgres?.sessions ?? 0,
+              apply: (rules) => {
+                masking.rules = new MaskingRules(rules, maskingKey);
+              },
+              log,
+            }),
+          }),
         },
+        consoleDir: options.consoleDir ?? defaultConsoleDir(),
         events,
         log,
       }).catch((error: unknown) => {

@@ -71,6 +71,8 @@ export interface TestGatewayOptions {
   readonly limits?: string;
   /** A postgres:// URL (password included) for `audit.store`: written to a file and referenced as ${file:…}. */
   readonly auditStoreUrl?: string;
+  /** The built web console to serve on the api listener (test/e2e builds one per run). */
+  readonly consoleDir?: string;
 }
 
 export interface GatewayStaff {
@@ -152,7 +154,7 @@ export async function startTestGateway(db: TestDatabase, options: TestGatewayOpt
   const { dir, configFile, token, dbaToken, outsiderToken, staff, resource } = await writeGatewayConfig(db, options);
   const logs: string[] = [];
   const { config } = await loadConfig(configFile, { env: {} });
-  const engine = await startEngine(config, { log: createLogger((line) => logs.push(line)) });
+  const engine = await startEngine(config, { log: createLogger((line) => logs.push(line)), configFile, ...(options.consoleDir !== undefined && { consoleDir: options.consoleDir }) });
   const listener = engine.postgres!;
   const host = listener.host === '0.0.0.0' ? '127.0.0.1' : listener.host;
   const clientConfig = (overrides: pg.ClientConfig = {}): pg.ClientConfig => ({

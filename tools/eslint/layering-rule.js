@@ -39,6 +39,8 @@ function violation(file, specifier, typeOnly) {
       if (targetLayer === 'main' || targetLayer === 'renderer') return `proxy/ must not import ${targetLayer}/ (the engine sits below the app)`;
       return undefined;
     case 'renderer':
+      // Build configs (renderer/vite.config.ts) run in Node at build time, not in the browser.
+      if (/\.config\.[cm]?[jt]s$/.test(file)) return undefined;
       if (isElectron(specifier)) return 'renderer/ must not import "electron": talk to the engine through EngineClient';
       if (!relativeImport && isNodeBuiltin(specifier)) return `renderer/ runs in the browser: it must not import the Node module "${specifier}"`;
       if (targetLayer === 'main') return 'renderer/ must not import main/: use the EngineClient the preload exposes';

@@ -1,3 +1,4 @@
+import { policyView } from '../../../proxy/engine/policy-view.js';
 import { previewMasking } from '../../../proxy/masking/masking-preview.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
@@ -75,6 +76,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
     audit: store,
     explain: async (input) => ({ effect: 'deny', rule: 'default', input }),
     previewMasking: async (input) => previewMasking({ rules: input.rules, groups: input.groups ?? [], columns: input.sample?.columns ?? [], rows: input.sample?.rows ?? [] }, Buffer.alloc(32, 1)),
+    policyView: () => policyView(configSchema.parse({ data_dir: '/tmp/unused' })),
   };
   const tls = options.tls ? await loadOrCreateSelfSigned(config.data_dir) : undefined;
   const listener = await startApiListener({

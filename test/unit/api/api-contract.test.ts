@@ -1,3 +1,5 @@
+import { configSchema } from '../../../proxy/config/schema.js';
+import { policyView } from '../../../proxy/engine/policy-view.js';
 import { previewMasking } from '../../../proxy/masking/masking-preview.js';
 import { describe, expect, it } from 'vitest';
 import { API_EVENTS, API_METHODS, type ApiServices } from '../../../proxy/api/api-contract.js';
@@ -67,6 +69,7 @@ function setup(overrides: { broker?: ApprovalBroker; explain?: ApiServices['expl
     },
     explain: overrides.explain ?? (async (input) => ({ effect: 'allow', asked: input })),
     previewMasking: async (input) => previewMasking({ rules: input.rules, groups: input.groups ?? [], columns: input.sample?.columns ?? [], rows: input.sample?.rows ?? [] }, PREVIEW_KEY),
+    policyView: () => policyView(configSchema.parse({ data_dir: '/tmp/unused' })),
   };
   const options: ApiDispatchOptions = { roles: ROLES, services, log: createLogger((line) => logs.push(line)) };
   return { broker, options, logs, call: (name: string, input: unknown, identity: Identity) => invokeApi(name, input, identity, options) };

@@ -1,0 +1,79 @@
+import { useEffect, useState } from 'react';
+import type { WhoAmI } from '../../../proxy/api/api-contract.js';
+import type { ConnectionState, EngineClient } from '../engine-client.js';
+import { ApprovalsScreen } from '../screens/approvals/approvals-screen.js';
+import { useApprovals } from '../screens/approvals/use-approvals.js';
+import { BundleScreen } from '../screens/bundle/bundle-screen.js';
+import { MaskingScreen } from '../screens/masking/masking-screen.js';
+import { PolicyScreen } from '../screens/policy/policy-screen.js';
+import { ReplayScreen } from '../screens/replayer/replay-screen.js';
+import { SessionsScreen } from '../screens/sessions/sessions-screen.js';
+import { EmptyState } from '../ui/empty-state.js';
+import { Nav, screensFor } from './nav.js';
+import { navigate, useRoute, type Route } from './routes.js';
+
+export interface AppProps {
+  readonly client: EngineClient;
+  readonly whoami: WhoAmI;
+  readonly onSignOut?: () => void;
+}
+
+/** The console: navigation, the screen the route names, and the pending count in the tab title. */
+export function App({ client, whoami, onSignOut }: AppProps) {
+  const roles = new Set(whoami.roles);
+  const screens = screensFor(roles);
+  const route = useRoute();
+  const approvals = useApprovals(client, roles.has('approvers'));
+  const connection = useConnection(client);
+  const pending = approvals.pending.length;
+
+  useEffect(() => {
+    document.title = pending > 0 ? `(${pending}) Sluice — ${pending} pending approval${pending === 1 ? '' : 's'}` : 'Sluice';
+  }, [pending]);
+
+  // No route (first visit): the first screen this caller may use.
+  useEffect(() => {
+    if (!route && screens[0]) navigate(screens[0].route, { replace: true });
+  }, [route, screens]);
+
+  return (
+    <div className="app">
+      <Nav screens={screens} route={route} pending={pending} whoami={whoami} connection={connection} label={client.label} {...(onSignOut && { onSignOut })} />
+      <main className="screen" id="main">
+        {route && <Screen route={route} roles={roles} client={client} whoami={whoami} approvals={approvals} />}
+      </main>
+    </div>
+  );
+}
+
+function Screen({ route, roles, client, whoami, approvals }: { route: Route; roles: ReadonlySet<string>; client: EngineClient; whoami: WhoAmI; approvals: ReturnType<typeof useApprovals> }) {
+  const allowed = (role: string) => roles.has(role);
+  switch (route.screen) {
+    case 'approvals':
+      return allowed('approvers') ? <ApprovalsScreen client={client} whoami={whoami} approvals={approvals} {...(route.id && { focusId: route.id })} /> : <NotAllowed role="approvers" />;
+    case 'sessions':
+      return allowed('auditors') ? <SessionsScreen client={client} query={route.query} /> : <NotAllowed role="auditors" />;
+    case 'replay':
+      return allowed('auditors') ? <ReplayScreen client={client} sessionId={route.id} {...(route.seq && { seq: route.seq })} /> : <NotAllowed role="auditors" />;
+    case 'masking':
+      return allowed('admins') ? <MaskingScreen client={client} /> : <NotAllowed role="admins" />;
+    case 'policy':
+      return allowed('auditors') ? <PolicyScreen client={client} whoami={whoami} /> : <NotAllowed role="auditors" />;
+    case 'bundle':
+      return <BundleScreen />;
+  }
+}
+
+function NotAllowed({ role }: { role: string }) {
+  return (
+    <EmptyState title={`This screen needs the ${role} role`}>
+      <p>Your token does not hold it. Ask an admin to add one of your groups to <code>roles.{role}</code> in the gateway's config.</p>
+    </EmptyState>
+  );
+}
+
+function useConnection(client: EngineClient): ConnectionState {
+  const [state, setState] = useState<ConnectionState>('offline');
+  useEffect(() => client.onConnection(setState), [client]);
+  return state;
+}
