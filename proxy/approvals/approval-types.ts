@@ -44,6 +44,8 @@ export interface ApprovalVote {
 /** An approval as stored, listed and shown (DESIGN.md's data model). */
 export interface Approval extends ApprovalRequest {
   readonly id: string;
+  /** In a queue several gateways share: the gateway holding the statement (its signing key's kid). */
+  readonly gateway?: string;
   readonly status: ApprovalStatus;
   /** Epoch ms. */
   readonly requestedAt: number;

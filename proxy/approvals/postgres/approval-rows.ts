@@ -184,6 +184,7 @@ function toApproval(row: RawApproval, votes: readonly ApprovalVote[]): Approval 
   return freezeApproval({
     ...snapshotRequest(row.request),
     id: row.id,
+    gateway: row.gateway,
     status: row.status,
     requestedAt: row.requested_at.getTime(),
     expiresAt: row.expires_at.getTime(),

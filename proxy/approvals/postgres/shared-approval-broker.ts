@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { freezeApproval } from '../approval-snapshot.js';
 import type { SessionRecording } from '../../audit/audit-types.js';
 import type { Identity } from '../../identity/identity.js';
 import {
@@ -156,7 +157,7 @@ class PostgresApprovalBroker implements SharedApprovalBroker {
     const id = randomUlid();
     let resolve: (outcome: ApprovalOutcome) => void = () => undefined;
     const outcome = new Promise<ApprovalOutcome>((settle) => (resolve = settle));
-    const approval = pendingApproval(request, id, this.#now(), this.#timeoutMs, this.#quorum);
+    const approval = freezeApproval({ ...pendingApproval(request, id, this.#now(), this.#timeoutMs, this.#quorum), gateway: this.#gateway });
     const entry = this.#view.hold(approval, this.#gateway, recording, resolve);
     const hold = entry.hold!;
     // Fail closed: a request nobody else can see would wait for nothing.

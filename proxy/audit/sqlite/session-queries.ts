@@ -1,6 +1,7 @@
 import type { SessionCounters, SessionQuery, SessionRecord, SessionStart, SessionStatus } from '../audit-types.js';
 import type { Ledger } from '../event-chain.js';
 import { INSERT_LEDGER_SQL } from './ledger-queries.js';
+import { sessionFilter } from './session-filters.js';
 import type { SqliteConnection, SqlParams } from './sqlite-connection.js';
 
 // The sessions table: one row per session, written at its start and updated at its end.
@@ -82,21 +83,12 @@ export async function sealOrphanedSessions(db: SqliteConnection, ledger: Ledger)
   return open.length;
 }
 
+/** Newest first; see session-filters.ts for how the event filters stay fast. */
 export async function listSessions(db: SqliteConnection, query: SessionQuery = {}): Promise<SessionRecord[]> {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (query.resource !== undefined) {
-    where.push('resource = ?');
-    params.push(query.resource);
-  }
-  if (query.status !== undefined) {
-    where.push('status = ?');
-    params.push(query.status);
-  }
-  params.push(sessionLimit(query.limit));
+  const { where, params } = sessionFilter(query);
   const rows = await db.all<SessionRow>(
-    `SELECT * FROM sessions ${where.length > 0 ? `WHERE ${where.join(' AND ')} ` : ''}ORDER BY started_at DESC, id DESC LIMIT ?`,
-    params,
+    `SELECT s.* FROM sessions AS s ${where.length > 0 ? `WHERE ${where.join(' AND ')} ` : ''}ORDER BY s.started_at DESC, s.id DESC LIMIT ?`,
+    [...params, sessionLimit(query.limit)],
   );
   return rows.map(toSessionRecord);
 }

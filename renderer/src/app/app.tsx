@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { WhoAmI } from '../../../proxy/api/api-contract.js';
 import type { ConnectionState, EngineClient } from '../engine-client.js';
 import { ApprovalsScreen } from '../screens/approvals/approvals-screen.js';
@@ -20,8 +20,8 @@ export interface AppProps {
 
 /** The console: navigation, the screen the route names, and the pending count in the tab title. */
 export function App({ client, whoami, onSignOut }: AppProps) {
-  const roles = new Set(whoami.roles);
-  const screens = screensFor(roles);
+  const roles = useMemo(() => new Set(whoami.roles), [whoami]);
+  const screens = useMemo(() => screensFor(roles), [roles]);
   const route = useRoute();
   const approvals = useApprovals(client, roles.has('approvers'));
   const connection = useConnection(client);
@@ -30,6 +30,19 @@ export function App({ client, whoami, onSignOut }: AppProps) {
   useEffect(() => {
     document.title = pending > 0 ? `(${pending}) Sluice — ${pending} pending approval${pending === 1 ? '' : 's'}` : 'Sluice';
   }, [pending]);
+
+  // Alt+1…5 moves between screens from anywhere, typing included (Alt+digit types nothing).
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (!event.altKey || event.ctrlKey || event.metaKey) return;
+      const screen = screens.find((entry) => entry.key === event.key);
+      if (!screen) return;
+      event.preventDefault();
+      navigate(screen.route);
+    };
+    globalThis.addEventListener('keydown', onKey);
+    return () => globalThis.removeEventListener('keydown', onKey);
+  }, [screens]);
 
   // No route (first visit): the first screen this caller may use.
   useEffect(() => {

@@ -53,7 +53,7 @@ export function Nav({ screens, route, pending, whoami, connection, label, onSign
         <ul>
           {screens.map((screen) => (
             <li key={screen.name}>
-              <a href={routeHash(screen.route)} aria-current={current === screen.name ? 'page' : undefined} title={`${screen.label} (Alt+${screen.key})`} accessKey={screen.key}>
+              <a href={routeHash(screen.route)} aria-current={current === screen.name ? 'page' : undefined} title={`${screen.label} (Alt+${screen.key})`}>
                 {screen.label}
                 {screen.name === 'approvals' && pending > 0 && (
                   <span className="badge badge-pending" aria-label={`${pending} pending`}>

@@ -97,6 +97,8 @@ describe('shared approval broker (PostgreSQL, two gateways)', () => {
     expect(a.get(id)).toBe(approval);
     const onB = await eventually(async () => b.get(id) ?? expect.fail('B has not seen it yet'));
     expect(onB).toEqual(approval);
+    // Approvers on B see which gateway holds the statement.
+    expect(onB.gateway).toMatch(/^gw-a\d+$/);
     expect(b.list({ status: 'pending' }).map((listed) => listed.id)).toContain(id);
     expect(seenOnB).toEqual([`requested ${id} pending`]);
     expect(await peek(outcome)).toBe('pending');

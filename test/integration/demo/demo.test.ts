@@ -1,3 +1,5 @@
+import { request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -48,7 +50,18 @@ describe('npm run demo', () => {
       expect(demo.stdout).toContain('sample shop: 1000 customers');
       expect(demo.stdout).toContain('authenticates as "demo" with groups [ci]');
       const token = /^CI token: +(slu_\S+)$/m.exec(demo.stdout)?.[1];
-      expect(/^Approver token: +(slu_\S+)/m.exec(demo.stdout)?.[1]).toBeDefined();
+      const approver = /^Approver token: +(slu_\S+)/m.exec(demo.stdout)?.[1];
+      expect(approver).toBeDefined();
+      // The printed console URL serves the web console, and the approver token signs in to it.
+      const consoleUrl = /^Web console: +(http\S+)/m.exec(demo.stdout)?.[1];
+      expect(consoleUrl).toBeDefined();
+      const page = await selfSignedRequest(consoleUrl!);
+      expect(page.status, 'the console is built by `npm install` (prepare) or `npm run build:console`').toBe(200);
+      expect(page.body).toContain('<div id="root">');
+      // The certificate the browser will be shown is the one whose fingerprint the demo printed.
+      expect(demo.stdout).toContain(`fingerprint is ${page.fingerprint256}`);
+      const whoami = await selfSignedRequest(new URL('/api/v1/identity.whoami', consoleUrl).href, { method: 'POST', headers: { authorization: `Bearer ${approver!}` }, body: '{}' });
+      expect((JSON.parse(whoami.body) as { value: { roles: string[] } }).value.roles).toEqual(expect.arrayContaining(['approvers', 'admins']));
       const databaseUrl = /DATABASE_URL=(\S+)/.exec(demo.stdout)?.[1];
       expect(token).toBeDefined();
 
@@ -104,3 +117,18 @@ describe('npm run demo', () => {
     expect(sessions.stdout).toContain('demo-db');
   }, 180_000);
 });
+
+/** An HTTPS request to the demo's self-signed api listener, with the certificate's fingerprint. */
+function selfSignedRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string; fingerprint256: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, rejectUnauthorized: false }, (res) => {
+      const fingerprint256 = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, fingerprint256 }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
