@@ -47,8 +47,13 @@ export interface ApiServices {
 /** The masking section of the gateway's config file, read and written by the rule editor. */
 export interface MaskingConfigService {
   current(): Promise<MaskingRulesView>;
-  /** Validates `rules` as the config's `masking:` section, writes the file atomically (the old one kept as a backup), applies the rules to new sessions and records the change as an audit event. Throws ApiFailure('invalid_input') naming the rule and field. */
-  save(rules: readonly unknown[], caller: Identity): Promise<MaskingSaveResult>;
+  /**
+   * Validates `rules` as the config's `masking:` section, writes the file atomically (the old one
+   * kept as a backup), applies the rules to new sessions and records the change as an audit
+   * event. Throws ApiFailure('invalid_input') naming the rule and field, and ApiFailure('conflict')
+   * when `version` is given and the file is no longer that version.
+   */
+  save(rules: readonly unknown[], caller: Identity, version?: string): Promise<MaskingSaveResult>;
 }
 
 export interface MaskingRulesView {
@@ -58,6 +63,8 @@ export interface MaskingRulesView {
   readonly yaml: string;
   /** The config file. */
   readonly file: string;
+  /** sha256 of the file as read: `masking.save` given it refuses to overwrite a file changed since. */
+  readonly version: string;
   /** Built-in detector names, for the editor's choices. */
   readonly detectors: readonly string[];
   readonly strategies: readonly string[];
@@ -314,8 +321,9 @@ export const API_METHODS = {
     summary: "replaces the config file's masking rules (validated, written atomically with a backup, applied to new sessions, recorded in the audit store)",
     input: z.strictObject({
       rules: z.array(z.unknown(), { error: 'expected a list of masking rules (as in the config)' }).max(500, 'lists more than 500 rules'),
+      version: z.string({ error: 'expected the version `masking.rules` returned' }).regex(/^[0-9a-f]{64}$/, 'must be the version `masking.rules` returned').optional(),
     }),
-    handler: async (input, ctx): Promise<MaskingSaveResult> => maskingConfig(ctx).save(input.rules, ctx.identity),
+    handler: async (input, ctx): Promise<MaskingSaveResult> => maskingConfig(ctx).save(input.rules, ctx.identity, input.version),
   }),
 
   'policy.view': method({

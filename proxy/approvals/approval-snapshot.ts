@@ -24,6 +24,7 @@ export function snapshotRequest(request: ApprovalRequest): ApprovalRequest {
     fingerprint: request.fingerprint,
     rule: request.rule,
     reasons: Object.freeze([...request.reasons]),
+    ...(request.ruleReason !== undefined && { ruleReason: request.ruleReason }),
     ...(request.sessionGrantMs !== undefined && { sessionGrantMs: request.sessionGrantMs }),
     history: Object.freeze([...request.history]),
   };

@@ -25,6 +25,8 @@ export interface ApprovalRequest {
   /** The deciding rule and the trace lines (why approval is needed). */
   readonly rule: string;
   readonly reasons: readonly string[];
+  /** The deciding rule's own reason (configured, else generated): the approver's headline. Absent in approvals stored by older versions. */
+  readonly ruleReason?: string;
   /** The rule lets approvers grant this fingerprint for the rest of the session, up to this long (ms). */
   readonly sessionGrantMs?: number;
   /** The session's earlier statements, oldest first (a bounded tail), for context. */

@@ -106,8 +106,9 @@ export interface SessionQuery {
   /** Sessions that started before this (epoch ms). */
   readonly until?: number;
   /**
-   * Sessions where each of these happened: a statement denied (by policy, the masking guard or a
-   * limit), an approval requested, a result masked, an error.
+   * Sessions where each of these happened: a statement denied (by policy, an approver, the
+   * masking guard or a limit), an approval requested, a result masked, an error (an `error`
+   * event or a statement that failed; a statement the gateway refused is a denial, not an error).
    */
   readonly had?: readonly SessionMark[];
   /** Text found in one of the session's statements (case-insensitive, as recorded: masked). */

@@ -4,6 +4,7 @@
 // is read defensively and nothing here throws on what it does not know. Everything printed
 // passes through `printable`, so a replayed statement cannot drive the auditor's terminal.
 
+import { httpRequestLines, httpResponseLines, websocketLine } from './http-transcript.js';
 import { printable } from './printable.js';
 
 export type TranscriptFrameKind = 'prompt' | 'statement' | 'decision' | 'approval' | 'result' | 'error' | 'notice' | 'end';
@@ -67,8 +68,27 @@ export function transcriptFrames(session: TranscriptSession, events: readonly Tr
         push(time, seq, 'prompt', [banner(session.id, database, p)]);
         break;
       case 'decision':
-        push(time, seq, 'statement', statementLines(database, str(p.text), record(answers.get(event)?.payload).params));
+        // An HTTP request is already on screen from its http_request event.
+        if (p.protocol !== 'http') push(time, seq, 'statement', statementLines(database, str(p.text), record(answers.get(event)?.payload).params));
         push(time, seq, 'decision', [decisionLine(p)]);
+        break;
+      case 'http_request':
+        statements++;
+        push(time, seq, 'statement', httpRequestLines(database, p));
+        break;
+      case 'http_response': {
+        const answer = httpResponseLines(p);
+        if (answer.failed) errors++;
+        push(time, seq, answer.failed ? 'error' : 'result', answer.lines);
+        break;
+      }
+      case 'input':
+      case 'output':
+        if (p.channel === 'websocket') {
+          push(time, seq, 'result', [websocketLine(event.kind, p)]);
+          break;
+        }
+        push(time, seq, 'notice', [`-- ${printable(String(event.kind))}: ${cut(printable(JSON.stringify(event.payload) ?? ''))}`]);
         break;
       case 'approval': {
         const action = str(p.action);

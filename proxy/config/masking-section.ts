@@ -56,7 +56,8 @@ export function replaceMaskingSection(source: string, rules: readonly unknown[])
   if (spliced !== undefined && holds(spliced, expected, others)) return spliced;
   // The splice could not stand (a flow-style root, a comment in an odd place): let the
   // document write the whole file. Comments stay, but the layout elsewhere may change.
-  if (pair) pair.value = seq;
+  // The parsed document is only written out from here on: its nodes need not stay `Parsed`.
+  if (pair) (pair as Pair<unknown, unknown>).value = seq;
   else doc.set('masking', seq);
   const whole = doc.toString({ lineWidth: 0 });
   if (holds(whole, expected, others)) return whole;

@@ -6,6 +6,7 @@ type Path = (string | number)[];
 
 const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const SQL_MATCHERS = ['kinds', 'relations', 'flags'] as const;
+const HTTP_MATCHERS = ['methods', 'paths', 'fields'] as const;
 
 /** Problems in `policy[]`, given the raw rules and resources (items that are not mappings arrive as {}). */
 export function policyProblems(rules: readonly Record<string, unknown>[], resources: readonly Record<string, unknown>[]): { path: Path; message: string }[] {
@@ -35,9 +36,44 @@ export function policyProblems(rules: readonly Record<string, unknown>[], resour
           message: `${key} match SQL statements, but this rule names only non-postgres resources: ${listed}; remove ${key} or name a postgres resource`,
         });
       }
+    } else {
+      // A rule naming postgres and http resources with SQL dimensions would never apply them to the
+      // http ones: a deny meant for both would let every request through. Refuse it.
+      const http = named.filter((_, i) => types[i] === 'http').map(String);
+      for (const key of SQL_MATCHERS) {
+        if (match[key] === undefined || http.length === 0) continue;
+        problems.push({
+          path: ['policy', index, 'match', key],
+          message: `${key} match SQL statements, but this rule also names http resources: ${http.join(', ')}; write one rule for the postgres resources and one (with methods, paths or fields) for the http ones`,
+        });
+      }
     }
+    problems.push(...httpMatcherProblems(match, index, named, named.map((name) => (name === '*' ? '*' : typeOf.get(name)))));
   });
   return problems;
+}
+
+/** HTTP matchers (methods, paths, fields) on a rule that also lists SQL matchers, or that names resources that are not http. */
+function httpMatcherProblems(match: Record<string, unknown>, index: number, named: readonly unknown[], types: readonly unknown[]): { path: Path; message: string }[] {
+  const keys = HTTP_MATCHERS.filter((key) => match[key] !== undefined);
+  if (keys.length === 0) return [];
+  const first = keys[0]!;
+  const sql = SQL_MATCHERS.find((key) => match[key] !== undefined);
+  if (sql) {
+    return [{ path: ['policy', index, 'match', first], message: `${first} match HTTP requests and ${sql} match SQL statements, so this rule could never match anything; split it into one rule for each` }];
+  }
+  // Unknown names are reported elsewhere; `*` may include http resources.
+  const others: string[] = [];
+  named.forEach((name, i) => {
+    const type = types[i];
+    if (type !== undefined && type !== 'http' && type !== '*') others.push(`${String(name)} (${String(type)})`);
+  });
+  return others.length === 0
+    ? []
+    : keys.map((key) => ({
+        path: ['policy', index, 'match', key],
+        message: `${key} match HTTP requests, but this rule names resources that are not http: ${others.join(', ')}; remove ${key} or name only http resources`,
+      }));
 }
 
 /** What is wrong with a group entry's `{claim}` placeholders, or undefined when nothing is. */

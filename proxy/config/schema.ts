@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { STATEMENT_KINDS } from '../common/statement-kinds.js';
 import { isHttpsOrLoopback, parseUrl } from '../common/urls.js';
 import { patternProblem } from '../masking/custom-pattern.js';
+import { jsonPathProblem } from '../masking/json-path.js';
 import { DETECTOR_NAMES, MASKING_STRATEGIES } from '../masking/masking-types.js';
 import { RESERVED_RULE_NAMES } from '../policy/gateway-decisions.js';
+import { httpMethodProblem, httpPathGlobProblem } from '../policy/http-request.js';
 import { DEFAULT_DANGEROUS_FUNCTIONS } from '../sql/dangerous-functions.js';
 import { STATEMENT_FLAGS } from '../sql/statement-class.js';
 import { policyProblems } from './policy-checks.js';
@@ -168,11 +170,24 @@ const httpInject = z
     }
   });
 
+/** A response content type (`image/png`), or a glob over them (`image/*`, or any type: a star, a slash and a star). */
+const contentTypeGlob = text('a content type').regex(/^(?:\*|[a-z0-9][a-z0-9!#$&^_.+-]*)\/(?:\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/, 'must be a lower-case content type like application/pdf, or a glob like image/*');
+
 const httpResource = z.strictObject({
   name,
   type: z.literal('http'),
   upstream: httpUrlAnyHost(),
   inject: httpInject.optional(),
+  /** A PEM file of the CA(s) that sign the upstream's certificate (replaces the system's roots for this upstream). */
+  ca: nonEmptyText('a file path').optional(),
+  /** The resource on a port of its own, at its root (no /r/NAME/ prefix). */
+  listen: listener.optional(),
+  /** The largest request body the gateway holds (for an approval, or to read the fields a rule names); larger: 413. */
+  buffer_limit: size.refine((bytes) => bytes > 0 && bytes <= 64 * 1024 * 1024, 'must be more than 0 and at most 64MiB').default(1_048_576),
+  /** How long the upstream may take to answer (its response headers), and to send each part of its body. */
+  timeout: duration('a duration').refine((ms) => ms >= 100 && ms <= 3_600_000, 'must be between 100ms and 1h').default(60_000),
+  /** Response types passed without masking to callers masking rules apply to (other non-text types are refused for them). */
+  pass_content_types: z.array(contentTypeGlob).default([]),
 });
 
 const execResource = z.strictObject({
@@ -209,6 +224,10 @@ const policyRule = z.strictObject({
       kinds: z.array(z.enum(STATEMENT_KINDS, { error: (issue) => `unknown kind "${String(issue.input)}"; known kinds: ${STATEMENT_KINDS.join(', ')}` })).optional(),
       relations: z.array(relationGlob).optional(),
       flags: z.array(z.enum(STATEMENT_FLAGS, { error: (issue) => `unknown flag "${String(issue.input)}"; known flags: ${STATEMENT_FLAGS.join(', ')}` })).optional(),
+      // HTTP requests (http resources): see proxy/policy/http-rule-match.ts.
+      methods: z.array(text('an HTTP method').superRefine(refineWith(httpMethodProblem)).transform((method) => method.toUpperCase())).min(1, 'must list at least one method').optional(),
+      paths: z.array(text('a path glob').superRefine(refineWith(httpPathGlobProblem))).min(1, 'must list at least one path').optional(),
+      fields: z.array(text('a JSON field path').superRefine(refineWith(jsonPathProblem))).min(1, 'must list at least one field path').optional(),
     })
     .default({}),
   effect: z.enum(['allow', 'deny', 'approve'], { error: 'must be allow, deny or approve' }),
@@ -273,6 +292,8 @@ const maskingRule = z
       .array(text('a column').regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, 'must be schema.table.column (`*` globs like billing.*.card_number)'))
       .min(1, 'must list at least one column')
       .optional(),
+    /** Values in JSON bodies of HTTP responses, by field path ($.customers[*].email). */
+    json_paths: z.array(text('a JSON field path').superRefine(refineWith(jsonPathProblem))).min(1, 'must list at least one field path').optional(),
     // YAML reads a bare `strategy: null` as null: that is the null strategy, not a missing one.
     strategy: z.preprocess((value) => (value === null ? 'null' : value), z.enum(MASKING_STRATEGIES, { error: `must be one of ${MASKING_STRATEGIES.join(', ')}` })),
     replacement: replacement.optional(),
@@ -289,8 +310,11 @@ const maskingRule = z
   })
   .superRefine((rule, ctx) => {
     const content = rule.detect !== undefined || rule.pattern !== undefined;
-    if (!content && rule.columns === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'needs `detect`, `pattern` or `columns` to say what it masks' });
+    if (!content && rule.columns === undefined && rule.json_paths === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'needs `detect`, `pattern`, `columns` or `json_paths` to say what it masks' });
+    }
+    if (rule.json_paths !== undefined && (content || rule.columns !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['json_paths'], message: 'a rule masks one kind of thing: JSON fields (`json_paths`), source columns (`columns`) or content anywhere (`detect` / `pattern`); write one rule for each' });
     }
     if (content && rule.columns !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['columns'], message: 'a rule masks either source columns (`columns`) or content anywhere (`detect` / `pattern`), not both; write two rules' });
@@ -450,4 +474,12 @@ function asArray(value: unknown): unknown[] {
 
 function namedItems(value: unknown): Record<string, unknown>[] {
   return asArray(value).map(asRecord);
+}
+
+/** A zod refinement from a function saying what is wrong with a value (undefined: nothing). */
+function refineWith(problem: (value: string) => string | undefined) {
+  return (value: string, ctx: z.RefinementCtx) => {
+    const found = problem(value);
+    if (found !== undefined) ctx.addIssue({ code: 'custom', message: found });
+  };
 }

@@ -14,6 +14,7 @@ import { loadOrCreateSigningKey } from '../audit/signing-key.js';
 import type { AuditStore } from '../audit/audit-types.js';
 import type { Config } from '../config/schema.js';
 import { Authenticator, type AuthenticatorOptions } from '../identity/authenticator.js';
+import { startHttpGateway, type HttpGateway } from '../http/http-gateway.js';
 import { CancelRegistry } from '../postgres/cancel-registry.js';
 import { CLIENT_LIMITS, UPSTREAM_LIMITS } from '../postgres/message-reader.js';
 import { startPostgresListener, type PostgresListener } from '../postgres/postgres-listener.js';
@@ -44,11 +45,15 @@ export interface EngineOptions extends AuthenticatorOptions {
   readonly configFile?: string;
   /** The built web console served on the api listener (default: dist/console in the package). */
   readonly consoleDir?: string;
+  /** The environment the config's `${env:X}` references resolve in (default: this process's), for the rule editor's validation. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** A running gateway: its listeners and audit store, one `close()` to stop it all. */
 export interface Engine {
   readonly postgres: PostgresListener | undefined;
+  /** The HTTP API gateway's listeners (listen.http, resources' own `listen`); undefined when none is configured. */
+  readonly http: HttpGateway | undefined;
   readonly store: AuditStore;
   readonly approvals: ApprovalBroker;
   readonly policy: PolicyEngine;
@@ -76,6 +81,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   const lock = await lockDataDir(config.data_dir);
   const maskingKey = await loadOrCreateMaskingKey(config.data_dir);
   // Mutable: the rule editor swaps `rules`; sessions read it when they start.
+  let maskingInForce: Config['masking'] = config.masking;
   const masking: { rules: MaskingRules; readonly catalogs: Map<string, CatalogCache>; readonly sample: typeof config.audit.result_sample } = {
     rules: new MaskingRules(config.masking, maskingKey),
     catalogs: catalogCaches(targets),
@@ -83,6 +89,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   };
 
   let postgres: PostgresListener | undefined;
+  let http: HttpGateway | undefined;
   // Checkpoints sign the ledger's head: periodically, and once more at shutdown. In a shared
   // store the key's id is also this gateway's id.
   const signer = await loadOrCreateSigningKey(config.data_dir).catch(async (error: unknown) => {
@@ -184,6 +191,20 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
       });
     }
 
+    // The HTTP API gateway (proxy/http): listen.http serves /r/NAME/, a resource's own `listen` its root.
+    http = await startHttpGateway({
+      config,
+      authenticator,
+      policy,
+      store,
+      strictAudit: config.audit.durability === 'strict',
+      approvals,
+      masking,
+      sampleBytes: config.audit.result_sample.bytes,
+      log,
+      tlsFor: (listen) => listenerTls(config.data_dir, listen),
+    });
+
     // The engine API: approvals, sessions and policy for approvers and auditors (proxy/api).
     const apiListen = config.listen.api;
     if (apiListen) {
@@ -199,7 +220,8 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
           audit: store,
           explain: async (input) => explainSql(policy, classifier, input),
           previewMasking: maskingPreviewService({ policy, classifier, targets, catalogs: masking.catalogs, key: maskingKey }),
-          policyView: () => policyView(config),
+          // The masking list follows the rule editor's saves.
+          policyView: () => policyView({ ...config, masking: maskingInForce }),
           ...(options.configFile !== undefined && {
             maskingConfig: maskingConfigService({
               file: options.configFile,
@@ -207,8 +229,10 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
               openSessions: () => postgres?.sessions ?? 0,
               apply: (rules) => {
                 masking.rules = new MaskingRules(rules, maskingKey);
+                maskingInForce = [...rules];
               },
               log,
+              ...(options.env && { env: options.env }),
             }),
           }),
         },
@@ -222,6 +246,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
     }
   } catch (error) {
     await postgres?.close();
+    await http?.close();
     await approvals.close();
     await closeCatalogs(masking.catalogs);
     clearInterval(checkpoints);
@@ -235,6 +260,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   let closing: Promise<void> | undefined;
   return {
     postgres,
+    http,
     store,
     approvals,
     policy,
@@ -249,6 +275,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         // Held statements end as cancelled (their clients get an error) before the listener closes.
         await approvals.close();
         await postgres?.close();
+        await http?.close();
         await closeCatalogs(masking.catalogs);
         clearInterval(checkpoints);
         clearInterval(pruning);

@@ -35,19 +35,11 @@ export function policyView(config: Config): PolicyView {
 }
 
 function ruleView(rule: PolicyRuleConfig): Readonly<Record<string, unknown>> {
-  const { groups, subjects, claims, resources, kinds, relations, flags } = rule.match;
-  const match = {
-    ...(groups && { groups: [...groups] }),
-    ...(subjects && { subjects: [...subjects] }),
-    ...(claims && { claims: { ...claims } }),
-    ...(resources && { resources: [...resources] }),
-    ...(kinds && { kinds: [...kinds] }),
-    ...(relations && { relations: [...relations] }),
-    ...(flags && { flags: [...flags] }),
-  };
   return {
     name: rule.name,
-    match,
+    // Every condition as configured (SQL kinds and relations, HTTP methods and paths, who): none
+    // of them is a secret field, and the backstop below checks them all the same.
+    match: JSON.parse(JSON.stringify(rule.match)) as Record<string, unknown>,
     effect: rule.effect,
     ...(rule.reason !== undefined && { reason: rule.reason }),
     ...(rule.session_grant !== undefined && { session_grant_ms: rule.session_grant }),
@@ -56,7 +48,12 @@ function ruleView(rule: PolicyRuleConfig): Readonly<Record<string, unknown>> {
 
 function maskingView(rule: MaskingRuleConfig): PolicyView['masking'][number] {
   const detectors = rule.detect === undefined ? [] : Array.isArray(rule.detect) ? rule.detect : [rule.detect];
-  const targets = rule.columns ? [...rule.columns] : [...detectors, ...(rule.pattern !== undefined ? [`pattern ${rule.pattern}`] : [])];
+  const jsonPaths = rule.json_paths;
+  const targets = rule.columns
+    ? [...rule.columns]
+    : jsonPaths
+      ? jsonPaths.map((path) => `JSON field ${path}`)
+      : [...detectors, ...(rule.pattern !== undefined ? [`pattern ${rule.pattern}`] : [])];
   return {
     name: rule.name,
     kind: rule.columns ? 'columns' : 'detect',
@@ -152,7 +149,7 @@ export function commandLine(command: readonly string[]): string {
 function hideCredentials(text: string): string {
   return text
     .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi, `$1:${HIDDEN}@`)
-    .replace(/((?:^|[\s\-?&;])[A-Za-z_][\w.-]*)=("[^"]*"|'[^']*'|\S*)/g, (whole: string, name: string) => (CREDENTIAL_NAME.test(name) ? `${name}=${HIDDEN}` : whole))
+    .replace(/((?:^|[\s\-?&;])[A-Za-z_][\w.-]*)=("[^"]*"|'[^']*'|[^\s&;]*)/g, (whole: string, name: string) => (CREDENTIAL_NAME.test(name) ? `${name}=${HIDDEN}` : whole))
     .replace(/\b(Bearer|Basic|Token)\s+\S+/gi, `$1 ${HIDDEN}`);
 }
 
@@ -169,7 +166,7 @@ export function secretValues(config: unknown): string[] {
     if (isSecret(node)) {
       const value = node.reveal();
       if (value.length > 0) values.add(value);
-      for (const part of value.split(/[\s:,;]+/)) if (part.length >= MIN_SECRET_PART) values.add(part);
+      for (const part of secretParts(value)) if (part.length >= MIN_SECRET_PART) values.add(part);
       return;
     }
     if (node === null || typeof node !== 'object' || seen.has(node)) return;
@@ -179,6 +176,22 @@ export function secretValues(config: unknown): string[] {
   walk(config);
   // Longest first, so a whole value is replaced before any part of it.
   return [...values].sort((a, b) => b.length - a.length);
+}
+
+/** The words of a secret ("Bearer abc…"), and the password of one that is a URL (an audit.store). */
+function secretParts(value: string): string[] {
+  const parts = value.split(/\s+/);
+  for (const part of [...parts]) {
+    const password = /^[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:([^\s@/]+)@/i.exec(part)?.[1];
+    if (password === undefined) continue;
+    parts.push(password);
+    try {
+      parts.push(decodeURIComponent(password));
+    } catch {
+      // Not percent-encoded text: the raw form is already listed.
+    }
+  }
+  return parts;
 }
 
 /** The view with every string (keys included) that holds a secret value cleaned, and any Secret object dropped. */

@@ -3,6 +3,8 @@ import { compileMatcher, type Matcher } from '../policy/glob.js';
 import type { ColumnOrigin, SourceColumn } from './catalog-types.js';
 import { compileCustomPattern } from './custom-pattern.js';
 import { builtinDetector } from './detector-registry.js';
+import { parseJsonPath } from './json-path.js';
+import { JsonPathRules, type JsonPathAction } from './json-path-rules.js';
 import type { ColumnAction, ContentMasker, ContentRule, Detector, MaskingStrategy, StrategySpec } from './masking-types.js';
 import { applyStrategy } from './strategies.js';
 import { TextMasker } from './text-masker.js';
@@ -25,6 +27,11 @@ export interface MaskingProfile {
    * blocks) is checked against them.
    */
   readonly ruleIdentifiers: ReadonlyMap<string, string>;
+  /**
+   * The applying `json_paths` rules (JSON bodies on the HTTP gateway), or undefined when none
+   * applies. They do not count toward `empty`, which says whether PostgreSQL results need masking.
+   */
+  readonly jsonPaths?: JsonPathRules;
 }
 
 interface CompiledColumnRule {
@@ -38,6 +45,7 @@ interface CompiledRule {
   readonly config: MaskingRuleConfig;
   readonly column?: CompiledColumnRule;
   readonly content?: ContentRule;
+  readonly jsonPath?: { readonly paths: ReturnType<typeof parseJsonPath>[]; readonly action: Omit<JsonPathAction, 'rank'> };
 }
 
 const MAX_PROFILES = 1_000;
@@ -82,6 +90,9 @@ export class MaskingRules {
     // Scoped rules first, so they win ties in the text masker and in column resolution.
     const ordered = [...applying.filter((rule) => rule.config.groups), ...applying.filter((rule) => !rule.config.groups)];
     const content = new TextMasker(ordered.flatMap((rule) => (rule.content ? [rule.content] : [])), this.key);
+    const jsonRules = ordered.flatMap(({ config, jsonPath }) =>
+      jsonPath ? [{ paths: jsonPath.paths, action: { ...jsonPath.action, rank: (config.groups ? 0 : RESTRICTIVENESS.length) + RESTRICTIVENESS.indexOf(config.strategy) } }] : [],
+    );
     const columnRules = ordered.flatMap((rule) => (rule.column ? [rule.column] : []));
     const bySource = new Map<string, ColumnAction | null>();
     const forSource = (source: SourceColumn): ColumnAction | undefined => {
@@ -94,7 +105,8 @@ export class MaskingRules {
       return action ?? undefined;
     };
     return {
-      empty: applying.length === 0,
+      empty: applying.every((rule) => rule.jsonPath !== undefined),
+      ...(jsonRules.length > 0 ? { jsonPaths: new JsonPathRules(jsonRules) } : {}),
       content,
       hasColumnRules: columnRules.length > 0,
       derived: new Map(columnRules.map((rule) => [rule.name, rule.action])),
@@ -118,9 +130,18 @@ function compileRule(config: MaskingRuleConfig, key: Buffer): CompiledRule {
     ...(config.replacement !== undefined ? { replacement: config.replacement } : {}),
     ...(config.keep_last !== undefined ? { keepLast: config.keep_last } : {}),
   };
+  // Partial and fake keep a value's shape: an email its domain, a card its last digits.
+  const shaped = config.strategy === 'partial' || config.strategy === 'fake';
+  if (config.json_paths) {
+    return {
+      config,
+      jsonPath: {
+        paths: config.json_paths.map(parseJsonPath),
+        action: { rule: config.name, strategy: config.strategy, apply: (value) => applyStrategy(value, spec, key, shaped ? shapeKind(value) : undefined) },
+      },
+    };
+  }
   if (config.columns) {
-    // Partial and fake keep a value's shape: an email its domain, a card its last digits.
-    const shaped = config.strategy === 'partial' || config.strategy === 'fake';
     return {
       config,
       column: {

@@ -93,7 +93,7 @@ export function excerpt(text: string): string {
   return line.length > EXCERPT_LENGTH ? `${line.slice(0, EXCERPT_LENGTH - 1).trimEnd()}…` : line;
 }
 
-function whoWhy(rule: CompiledRule, caller: Caller, resource: string): string {
+export function whoWhy(rule: CompiledRule, caller: Caller, resource: string): string {
   if (rule.groups) return `groups ${matchingGroup(rule, caller) ?? '?'}`;
   if (rule.subjects) return `subject ${caller.subject}`;
   if (rule.claims) return `claims ${rule.claims.map(([name]) => `${name}=${String(caller.claims[name])}`).join(', ')}`;

@@ -3,6 +3,8 @@ import type { StatementClass } from '../sql/statement-class.js';
 import { allowWhy, defaultReason, excerpt, generatedReason, restrictiveWhy } from './decision-text.js';
 import type { Decision, Effect, PolicyRequest, TraceStep } from './decision.js';
 import { denied, emptyMessageDecision, GATEWAY_RULES, unknownPreparedDecision } from './gateway-decisions.js';
+import { decideHttpRequest, httpRequestWantsFields, type HttpPolicyRequest } from './http-decide.js';
+import type { HttpRequestClass } from './http-request.js';
 import { appliesToCaller, appliesToResource, compileRule, restrictiveHit, uncovered, type Caller, type CompiledRule, type Hit } from './rule-match.js';
 
 /*
@@ -44,13 +46,21 @@ interface Match {
 
 export class PolicyEngine {
   readonly #resources: ReadonlyMap<string, ResourceConfig>;
-  /** Per configured resource, the rules that can apply to it, in file order. */
+  /** Per configured resource, the rules that can apply to its SQL statements, in file order. */
   readonly #rulesByResource: ReadonlyMap<string, readonly CompiledRule[]>;
+  /** Per http resource, the rules that can apply to its requests (none listing SQL dimensions), in file order. */
+  readonly #httpRulesByResource: ReadonlyMap<string, readonly CompiledRule[]>;
 
   constructor(config: Pick<Config, 'policy' | 'resources'>) {
     const rules = config.policy.map(compileRule);
     this.#resources = new Map(config.resources.map((resource) => [resource.name, resource]));
-    this.#rulesByResource = new Map(config.resources.map((resource) => [resource.name, rules.filter((rule) => appliesToResource(rule, resource.name))]));
+    // A rule with HTTP dimensions never matches a statement, nor one with SQL dimensions a request.
+    const sqlRules = rules.filter((rule) => rule.http === undefined);
+    const httpRules = rules.filter((rule) => !rule.sql);
+    this.#rulesByResource = new Map(config.resources.map((resource) => [resource.name, sqlRules.filter((rule) => appliesToResource(rule, resource.name))]));
+    this.#httpRulesByResource = new Map(
+      config.resources.filter((resource) => resource.type === 'http').map((resource) => [resource.name, httpRules.filter((rule) => appliesToResource(rule, resource.name))]),
+    );
   }
 
   /** The decision for one statement. */
@@ -109,6 +119,16 @@ export class PolicyEngine {
     return { effect: winner.effect, rule: winner.rule, reason: winner.reason, trace, ...(sessionGrantMs !== undefined ? { sessionGrantMs } : {}) };
   }
 
+  /** The decision for one HTTP request to an http resource (see http-decide.ts). */
+  decideHttp(request: HttpPolicyRequest): Decision {
+    return decideHttpRequest(this.#httpRulesByResource.get(request.resource), request);
+  }
+
+  /** Whether deciding this request needs its body's fields (a rule for the caller names fields and matches its method and path). */
+  httpWantsFields(identity: Caller, resource: string, request: HttpRequestClass): boolean {
+    return httpRequestWantsFields(this.#httpRulesByResource.get(resource), identity, request);
+  }
+
   /**
    * The resources a caller may open at all: those some allow or approve rule could match for it.
    * Whether each statement runs is decide()'s answer; this keeps a caller with no rule for a
@@ -116,7 +136,8 @@ export class PolicyEngine {
    */
   resourcesFor(identity: Caller): string[] {
     const names: string[] = [];
-    for (const [name, rules] of this.#rulesByResource) {
+    for (const [name, sqlRules] of this.#rulesByResource) {
+      const rules = this.#httpRulesByResource.get(name) ?? sqlRules;
       if (rules.some((rule) => rule.effect !== 'deny' && appliesToCaller(rule, identity))) names.push(name);
     }
     return names;

@@ -3,6 +3,7 @@ import type { PolicyRuleConfig } from '../config/schema.js';
 import type { StatementClass, StatementFlag } from '../sql/statement-class.js';
 import type { Effect, PolicyRequest } from './decision.js';
 import { compileMatcher, type Matcher } from './glob.js';
+import { compileHttpMatch, hasSqlDimensions, type CompiledHttpMatch } from './http-rule-match.js';
 
 // One policy rule, compiled once: Sets and compiled globs, so matching allocates nothing until a
 // rule matches and its trace line is written.
@@ -30,6 +31,10 @@ export interface CompiledRule {
   readonly kinds?: ReadonlySet<StatementKind>;
   readonly relations?: Matcher;
   readonly flags?: ReadonlySet<StatementFlag>;
+  /** HTTP dimensions (methods, paths, fields): a rule listing any never matches a SQL statement. */
+  readonly http?: CompiledHttpMatch;
+  /** The rule lists SQL dimensions (kinds, relations, flags): it never matches an HTTP request. */
+  readonly sql: boolean;
 }
 
 /** What a restrictive rule hit, for its trace line and reason. */
@@ -62,6 +67,8 @@ export function compileRule(rule: PolicyRuleConfig): CompiledRule {
     // A deny for `public.Users` must not miss `public.users`; an allow stays exact.
     relations: match.relations && compileMatcher(match.relations, { ignoreCase: restrictive }),
     flags: match.flags && new Set(match.flags),
+    http: compileHttpMatch(rule),
+    sql: hasSqlDimensions(rule),
   };
 }
 

@@ -265,6 +265,7 @@ export class ResultLimiter {
         fingerprint: this.options.fingerprint(text),
         rule: hit.limit.source,
         reasons: [`${limitWords(hit)}: the result reached ${reached(hit)}`],
+        ruleReason: `${limitWords(hit)}: the result reached ${reached(hit)}`,
         history: [],
       },
       this.options.recording,

@@ -259,6 +259,7 @@ export class StatementGate {
         fingerprint,
         rule: decision.rule,
         reasons: decision.trace.map((step) => `${step.rule}: ${step.why}`),
+        ruleReason: this.options.forRecord(decision.reason),
         ...(decision.sessionGrantMs ? { sessionGrantMs: decision.sessionGrantMs } : {}),
         history: this.#history.map(this.options.forRecord),
       },

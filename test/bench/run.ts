@@ -1,6 +1,8 @@
 // `npm run bench`: speed lives here, not in timed tests. Each area adds its benchmarks to the list.
 import { cpus } from 'node:os';
 import { auditBenchmarks } from './audit.bench.js';
+import { consoleInboxBenchmark } from './console-inbox.bench.js';
+import { consoleReplayBenchmark } from './console-replay.bench.js';
 import { identityBenchmarks } from './identity.bench.js';
 import { maskingGatewayTarget } from './masking-gateway.bench.js';
 import { maskingBenchmarks } from './masking.bench.js';
@@ -16,3 +18,7 @@ const results = [...(await identityBenchmarks()), ...(await auditBenchmarks()), 
 process.stdout.write(`${formatResults(results)}\n`);
 
 process.stdout.write(`\n${await pgbenchBenchmarks(async (upstream) => [await gatewayTarget(upstream), await policyGatewayTarget(upstream), await maskingGatewayTarget(upstream)])}`);
+
+// The web console in real Chromium (skipped with a reason when no Chromium is installed).
+process.stdout.write(`\n${await consoleInboxBenchmark()}\n`);
+process.stdout.write(`\n${await consoleReplayBenchmark()}\n`);

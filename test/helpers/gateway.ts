@@ -154,7 +154,7 @@ export async function startTestGateway(db: TestDatabase, options: TestGatewayOpt
   const { dir, configFile, token, dbaToken, outsiderToken, staff, resource } = await writeGatewayConfig(db, options);
   const logs: string[] = [];
   const { config } = await loadConfig(configFile, { env: {} });
-  const engine = await startEngine(config, { log: createLogger((line) => logs.push(line)), configFile, ...(options.consoleDir !== undefined && { consoleDir: options.consoleDir }) });
+  const engine = await startEngine(config, { log: createLogger((line) => logs.push(line)), configFile, env: {}, ...(options.consoleDir !== undefined && { consoleDir: options.consoleDir }) });
   const listener = engine.postgres!;
   const host = listener.host === '0.0.0.0' ? '127.0.0.1' : listener.host;
   const clientConfig = (overrides: pg.ClientConfig = {}): pg.ClientConfig => ({

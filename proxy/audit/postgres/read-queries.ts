@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { LedgerEntry, PrunedSession } from '../../common/audit-chain-types.js';
 import type { ChainRecords, EventKind, EventRecord, GatewayRecord, SessionQuery, SessionRecord, SessionStatus } from '../audit-types.js';
+import { passingEvents, readsEvents, rowFilter } from './session-filters.js';
 
 // Reading the shared store: sessions of every gateway, each gateway's chain records apart.
 
@@ -31,23 +32,41 @@ export async function listGateways(db: Queryable): Promise<GatewayRecord[]> {
   return rows.map((row) => ({ id: row.id, name: row.name, publicKey: row.public_key, firstSeen: row.first_seen, lastSeen: row.last_seen }));
 }
 
+/** Sessions given to the event filters at once: the first chunk (at least the limit), and the largest. */
+const FIRST_CHUNK = 50;
+const LARGEST_CHUNK = 6_400;
+
+/** Newest first. */
 export async function listSessions(db: Queryable, query: SessionQuery = {}): Promise<SessionRecord[]> {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (query.resource !== undefined) {
-    params.push(query.resource);
-    where.push(`resource = $${params.length}`);
+  const limit = sessionLimit(query.limit);
+  if (limit === 0) return [];
+  if (!readsEvents(query)) return (await sessionRows(db, query, limit)).map(toSessionRecord);
+  // `had` and `search`: chunk by chunk of the sessions the row filters keep (session-filters.ts).
+  const found: SessionRow[] = [];
+  let after: SessionRow | undefined;
+  let chunk = Math.min(Math.max(FIRST_CHUNK, limit), LARGEST_CHUNK);
+  while (found.length < limit) {
+    const candidates = await sessionRows(db, query, chunk, after);
+    const passing = await passingEvents(db, candidates.map((row) => row.id), query);
+    found.push(...candidates.filter((row) => passing.has(row.id)));
+    if (candidates.length < chunk) break;
+    after = candidates.at(-1);
+    chunk = Math.min(chunk * 2, LARGEST_CHUNK);
   }
-  if (query.status !== undefined) {
-    params.push(query.status);
-    where.push(`status = $${params.length}`);
-  }
-  params.push(sessionLimit(query.limit));
+  return found.slice(0, limit).map(toSessionRecord);
+}
+
+/** The sessions the row filters keep, newest first, from the one after `after`. */
+async function sessionRows(db: Queryable, query: SessionQuery, limit: number, after?: SessionRow): Promise<SessionRow[]> {
+  const filter = rowFilter(query);
+  const where = [...filter.where];
+  const params = [...filter.params];
+  if (after) where.push(`(s.started_at, s.id) < ($${params.push(after.started_at)}, $${params.push(after.id)})`);
   const { rows } = await db.query<SessionRow>(
-    `SELECT ${SESSION_COLUMNS} FROM sluice.sessions ${where.length > 0 ? `WHERE ${where.join(' AND ')} ` : ''}ORDER BY started_at DESC, id DESC LIMIT $${params.length}`,
+    `SELECT ${SESSION_COLUMNS} FROM sluice.sessions AS s ${where.length > 0 ? `WHERE ${where.join(' AND ')} ` : ''}ORDER BY s.started_at DESC, s.id DESC LIMIT $${params.push(limit)}`,
     params,
   );
-  return rows.map(toSessionRecord);
+  return rows;
 }
 
 export async function getSession(db: Queryable, id: string): Promise<SessionRecord | undefined> {

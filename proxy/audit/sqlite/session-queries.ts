@@ -1,7 +1,7 @@
 import type { SessionCounters, SessionQuery, SessionRecord, SessionStart, SessionStatus } from '../audit-types.js';
 import type { Ledger } from '../event-chain.js';
 import { INSERT_LEDGER_SQL } from './ledger-queries.js';
-import { sessionFilter } from './session-filters.js';
+import { listSessionsByEvents, readsEvents, rowFilter } from './session-filters.js';
 import type { SqliteConnection, SqlParams } from './sqlite-connection.js';
 
 // The sessions table: one row per session, written at its start and updated at its end.
@@ -83,12 +83,15 @@ export async function sealOrphanedSessions(db: SqliteConnection, ledger: Ledger)
   return open.length;
 }
 
-/** Newest first; see session-filters.ts for how the event filters stay fast. */
+/** Newest first; session-filters.ts has how `had` and `search` stay fast. */
 export async function listSessions(db: SqliteConnection, query: SessionQuery = {}): Promise<SessionRecord[]> {
-  const { where, params } = sessionFilter(query);
+  const limit = sessionLimit(query.limit);
+  if (limit === 0) return [];
+  if (readsEvents(query)) return (await listSessionsByEvents(db, query, limit)).map(toSessionRecord);
+  const { where, params } = rowFilter(query);
   const rows = await db.all<SessionRow>(
     `SELECT s.* FROM sessions AS s ${where.length > 0 ? `WHERE ${where.join(' AND ')} ` : ''}ORDER BY s.started_at DESC, s.id DESC LIMIT ?`,
-    [...params, sessionLimit(query.limit)],
+    [...params, limit],
   );
   return rows.map(toSessionRecord);
 }

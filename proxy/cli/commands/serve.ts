@@ -28,7 +28,7 @@ export const serveCommand: Command = {
     const stopped = waitForStop(io);
     let engine: Engine;
     try {
-      engine = await startEngine(loaded.config, { log, configFile: file });
+      engine = await startEngine(loaded.config, { log, configFile: file, env: io.env });
     } catch (error) {
       io.stderr(`sluice serve: ${(error as Error).message}\n`);
       stopped.cancel();

@@ -24,7 +24,7 @@ export function App({ client, whoami, onSignOut }: AppProps) {
   const screens = useMemo(() => screensFor(roles), [roles]);
   const route = useRoute();
   const approvals = useApprovals(client, roles.has('approvers'));
-  const connection = useConnection(client);
+  const connection = useConnection(client, roles.has('approvers') || roles.has('auditors'));
   const pending = approvals.pending.length;
 
   useEffect(() => {
@@ -85,8 +85,13 @@ function NotAllowed({ role }: { role: string }) {
   );
 }
 
-function useConnection(client: EngineClient): ConnectionState {
+/**
+ * The events connection, held open for as long as the console shows, so the indicator tells the
+ * truth on every screen and screens that subscribe find the socket already open.
+ */
+function useConnection(client: EngineClient, receivesEvents: boolean): ConnectionState {
   const [state, setState] = useState<ConnectionState>('offline');
   useEffect(() => client.onConnection(setState), [client]);
+  useEffect(() => (receivesEvents ? client.subscribe(() => undefined) : undefined), [client, receivesEvents]);
   return state;
 }

@@ -66,9 +66,12 @@ export function Nav({ screens, route, pending, whoami, connection, label, onSign
         </ul>
       </nav>
       <div className="whoami">
-        <span className={`connection connection-${connection}`} title={`Events from ${label}: ${CONNECTION_TEXT[connection]}`}>
-          <span className="dot" aria-hidden="true" /> {CONNECTION_TEXT[connection]}
-        </span>
+        {/* Only approvers and auditors receive live events; for anyone else there is no connection to show. */}
+        {whoami.roles.some((role) => role === 'approvers' || role === 'auditors') && (
+          <span className={`connection connection-${connection}`} title={`Events from ${label}: ${CONNECTION_TEXT[connection]}`}>
+            <span className="dot" aria-hidden="true" /> {CONNECTION_TEXT[connection]}
+          </span>
+        )}
         <span className="subject" title={`${whoami.issuer} · roles: ${whoami.roles.join(', ') || 'none'}`}>
           {whoami.subject}
         </span>

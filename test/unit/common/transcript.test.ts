@@ -164,7 +164,7 @@ describe('transcriptFrames', () => {
 
   it('renders unknown kinds and malformed payloads as comments without throwing', () => {
     const list = events(
-      { kind: 'http_request', payload: { method: 'GET', path: '/x\u001b' } },
+      { kind: 'mystery', payload: { method: 'GET', path: '/x\u001b' } },
       { kind: 'query', payload: null },
       { kind: 'query', payload: { text: 42, tags: 'SELECT 1', sample: { columns: 'id' }, masked: [1], rows: 'many' } },
       { kind: 'decision', payload: 'nonsense' },
@@ -174,7 +174,7 @@ describe('transcriptFrames', () => {
     );
     expect(text(list)).toBe(
       [
-        '-- http_request: {"method":"GET","path":"/x\\u001b"}',
+        '-- mystery: {"method":"GET","path":"/x\\u001b"}',
         'testdb=> -- (statement text not recorded)',
         'testdb=> -- (statement text not recorded)',
         'testdb=> -- (statement text not recorded)',

@@ -98,7 +98,7 @@ describe('loading sluice.yaml', () => {
       '1: listen.api.adress: unknown key (did you mean "address"?)',
       '1: listen.postgress: unknown key (did you mean "postgres"?)',
       '2: resources[0].sslmod: unknown key (did you mean "sslmode"?)',
-      '3: masking[0].zzzzzz: unknown key (known here: name, detect, pattern, columns, strategy, replacement, keep_last, groups, except_groups, derived)',
+      '3: masking[0].zzzzzz: unknown key (known here: name, detect, pattern, columns, json_paths, strategy, replacement, keep_last, groups, except_groups, derived)',
     ]);
   });
 

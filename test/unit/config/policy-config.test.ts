@@ -105,13 +105,13 @@ describe('policy and sql config', () => {
     ]);
   });
 
-  it('refuses SQL matchers on a rule that names only http or exec resources', () => {
+  it('refuses SQL matchers on a rule that names http or exec resources', () => {
     expect(
       problems([
         'policy:',
         '  - { name: a, match: { resources: [api, job], kinds: [select], flags: [no_where] }, effect: deny }', // 6
         '  - { name: b, match: { resources: [api], relations: [public.users] }, effect: deny }', // 7
-        '  - { name: fine, match: { resources: [api, db], kinds: [select] }, effect: allow }',
+        '  - { name: mixed, match: { resources: [api, db], kinds: [select] }, effect: deny }', // 8
         '  - { name: fine-star, match: { resources: ["*"], kinds: [select] }, effect: allow }',
         '  - { name: fine-api, match: { resources: [api] }, effect: allow }',
       ]),
@@ -119,6 +119,8 @@ describe('policy and sql config', () => {
       '6: policy[0].match.kinds: kinds match SQL statements, but this rule names only non-postgres resources: api (http), job (exec); remove kinds or name a postgres resource',
       '6: policy[0].match.flags: flags match SQL statements, but this rule names only non-postgres resources: api (http), job (exec); remove flags or name a postgres resource',
       '7: policy[1].match.relations: relations match SQL statements, but this rule names only non-postgres resources: api (http); remove relations or name a postgres resource',
+      // It would never apply to api: a deny meant for both would let every request through.
+      '8: policy[2].match.kinds: kinds match SQL statements, but this rule also names http resources: api; write one rule for the postgres resources and one (with methods, paths or fields) for the http ones',
     ]);
   });
 
