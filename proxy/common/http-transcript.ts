@@ -9,13 +9,38 @@ type Payload = Readonly<Record<string, unknown>>;
 const MAX_SAMPLE_LINES = 12;
 const MAX_LINE = 160;
 
+export interface HttpFrame {
+  /** Microseconds since the epoch. */
+  readonly time: number;
+  readonly kind: 'statement' | 'result' | 'error';
+  readonly lines: string[];
+}
+
+/**
+ * An `http_request` event's frames: the request (when it started, if the event also holds its
+ * `response`), then that response.
+ */
+export function httpRequestFrames(resource: string, p: Payload, time: number): { frames: HttpFrame[]; failed: boolean } {
+  const response = record(p.response);
+  const answered = Object.keys(response).length > 0;
+  const duration = num(response.duration_ms);
+  const frames: HttpFrame[] = [{ time: answered && duration !== undefined ? time - duration * 1000 : time, kind: 'statement', lines: httpRequestLines(resource, p) }];
+  if (!answered) return { frames, failed: false };
+  const answer = httpResponseLines(response);
+  frames.push({ time, kind: answer.failed ? 'error' : 'result', lines: answer.lines });
+  return { frames, failed: answer.failed };
+}
+
 /** The request line after the resource's prompt, then what the record says of its body. */
 export function httpRequestLines(resource: string, p: Payload): string[] {
   const text = str(p.text) ?? `${str(p.method) ?? '?'} ${str(p.path) ?? '/'}`;
-  const lines = [`${printable(resource)}> ${printable(p.websocket === true ? text.replace(/^GET /, 'WEBSOCKET ') : text)}`];
+  const lines = [`${printable(resource)}> ${printable(text)}`];
   const body = record(p.body);
   const bytes = num(body.bytes);
-  if (body.streamed === true) lines.push(`-- body streamed${bytes !== undefined ? ` (${size(bytes)})` : ''}`);
+  // A streamed body's sample is known only once it was sent: it is with the response.
+  const streamedSample = record(record(p.response).request_body);
+  if (body.streamed === true && str(streamedSample.sample) !== undefined) lines.push(`-- body streamed (${size(num(streamedSample.bytes) ?? 0)}):`, ...sampleLines(streamedSample));
+  else if (body.streamed === true) lines.push(`-- body streamed${bytes !== undefined ? ` (${size(bytes)})` : ''}`);
   else if (bytes !== undefined && bytes > 0) lines.push(`-- body (${size(bytes)}):`, ...sampleLines(body));
   return lines;
 }

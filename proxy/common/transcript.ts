@@ -4,7 +4,7 @@
 // is read defensively and nothing here throws on what it does not know. Everything printed
 // passes through `printable`, so a replayed statement cannot drive the auditor's terminal.
 
-import { httpRequestLines, httpResponseLines, websocketLine } from './http-transcript.js';
+import { httpRequestFrames, httpResponseLines, websocketLine } from './http-transcript.js';
 import { printable } from './printable.js';
 
 export type TranscriptFrameKind = 'prompt' | 'statement' | 'decision' | 'approval' | 'result' | 'error' | 'notice' | 'end';
@@ -72,10 +72,13 @@ export function transcriptFrames(session: TranscriptSession, events: readonly Tr
         if (p.protocol !== 'http') push(time, seq, 'statement', statementLines(database, str(p.text), record(answers.get(event)?.payload).params));
         push(time, seq, 'decision', [decisionLine(p)]);
         break;
-      case 'http_request':
+      case 'http_request': {
         statements++;
-        push(time, seq, 'statement', httpRequestLines(database, p));
+        const exchange = httpRequestFrames(database, p, time);
+        if (exchange.failed) errors++;
+        for (const frame of exchange.frames) push(frame.time, seq, frame.kind, frame.lines);
         break;
+      }
       case 'http_response': {
         const answer = httpResponseLines(p);
         if (answer.failed) errors++;

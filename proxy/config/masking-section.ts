@@ -23,7 +23,7 @@ export class MaskingSectionError extends Error {
 }
 
 /** Keys in the order a rule reads best: what it is, what it matches, how it masks, for whom. */
-const KEY_ORDER = ['name', 'detect', 'columns', 'pattern', 'strategy', 'keep_last', 'replacement', 'groups', 'except_groups', 'derived'];
+const KEY_ORDER = ['name', 'detect', 'columns', 'json_paths', 'pattern', 'strategy', 'keep_last', 'replacement', 'groups', 'except_groups', 'derived'];
 const PARSE_OPTIONS = { uniqueKeys: true, prettyErrors: false } as const;
 const TO_JS = { maxAliasCount: 100 } as const;
 

@@ -76,7 +76,10 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     const code = error.code ?? 'unknown';
     ctx.log.warn('http request refused by the parser', { code, reason: (error as { reason?: string }).reason ?? error.message });
-    if (code === 'ECONNRESET' || !socket.writable) {
+    // A response already under way on this connection (its head sent): raw bytes now would land
+    // in its middle, so the connection just ends. Otherwise the 400 is the connection's last answer.
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
       socket.destroy();
       return;
     }

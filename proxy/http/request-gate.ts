@@ -15,7 +15,12 @@ import { pathViews, type RequestTarget } from './request-target.js';
 // Every request before it goes upstream: policy decides on its method, path and (when a rule
 // names them) its body's fields; deny answers 403 with the rule's reason; approve holds the
 // request, its body buffered, until approvers decide, then forwards exactly those bytes once.
-// The request is recorded here, with its decision.
+//
+// The request is recorded here, with its decision, as an `http_request` event (its answer is an
+// `http_response` event later) — except an allowed request in batched durability, which is
+// recorded once, when it ends, as one `http_request` event holding its `response`: the audit
+// store's cost is per event, and in batched mode both would sit in the same unwritten batch
+// anyway. Denials, holds and strict durability keep the request on record before anything else.
 
 export interface GateInput {
   readonly req: IncomingMessage;
@@ -39,6 +44,8 @@ export interface Admitted {
   readonly verdict: Verdict;
   /** The request's record (committed, in strict mode, before it is forwarded). */
   readonly recorded: Promise<void>;
+  /** The request's record, not yet written: it is written with its response, as one event. */
+  readonly deferred?: Readonly<Record<string, unknown>>;
 }
 
 export interface Refused {
@@ -55,18 +62,28 @@ export interface Verdict {
 
 const MAX_STATEMENT_BODY = 2_048;
 
+/** What policy sees of the request; the other readings of its path are worked out only if a rule asks. */
+class RequestClass implements HttpRequestClass {
+  fields?: BodyFields;
+  #views: readonly string[] | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly path: string,
+  ) {}
+
+  get pathViews(): readonly string[] {
+    return (this.#views ??= pathViews(this.path));
+  }
+
+  get text(): string {
+    return `${this.method} ${this.path}`;
+  }
+}
+
 export async function gateRequest(input: GateInput): Promise<Admitted | Refused> {
   const { req, ctx, session, resource, target, method } = input;
-  // The other readings of the path are computed only if a deny or approve rule on paths asks.
-  let views: readonly string[] | undefined;
-  const request: HttpRequestClass = {
-    method,
-    path: target.path,
-    get pathViews() {
-      return (views ??= pathViews(target.path));
-    },
-    text: `${method} ${target.path}`,
-  };
+  const request = new RequestClass(method, target.path);
   const identity = session.identity;
 
   let held: Buffer | undefined;
@@ -75,12 +92,18 @@ export async function gateRequest(input: GateInput): Promise<Admitted | Refused>
     fields = { kind: 'empty' };
   } else if (ctx.policy.httpWantsFields(identity, resource.name, request)) {
     const read = await holdBody(input);
-    if (!read.ok) return read;
+    if (!read.ok) {
+      // Refused before any decision: on record all the same.
+      void record(input, undefined, undefined);
+      return read;
+    }
     held = read.body;
     fields = bodyFields(req, held, resource.bufferLimit);
   }
-  const decision = ctx.policy.decideHttp({ identity, resource: resource.name, request: fields ? { ...request, fields } : request });
-  const line = requestLine(req.method ?? method, target, input.forRecord);
+  if (fields) request.fields = fields;
+  const decision = ctx.policy.decideHttp({ identity, resource: resource.name, request });
+  // WEBSOCKET for an upgrade: what approvers and the record should call it.
+  const line = requestLine(method, target, input.forRecord);
 
   switch (decision.effect) {
     case 'deny': {
@@ -88,8 +111,13 @@ export async function gateRequest(input: GateInput): Promise<Admitted | Refused>
       recordDecision(input, decision, line);
       return { ok: false, refusal: refusal(403, 'denied', denialMessage(decision), decision.trace.length > 1 ? { detail: traceText(decision) } : {}) };
     }
-    case 'allow':
-      return { ok: true, verdict: { effect: 'allow', rule: decision.rule }, recorded: record(input, { effect: 'allow', rule: decision.rule }, held), ...(held ? { body: held } : {}) };
+    case 'allow': {
+      const verdict: Verdict = { effect: 'allow', rule: decision.rule };
+      const admitted = { ok: true as const, verdict, ...(held ? { body: held } : {}) };
+      // A WebSocket lives long: its request is on record from the start.
+      if (!ctx.strictAudit && method === req.method) return { ...admitted, recorded: Promise.resolve(), deferred: requestPayload(input, verdict, held) };
+      return { ...admitted, recorded: record(input, verdict, held) };
+    }
     case 'approve':
       return approve(input, decision, line, held);
   }
@@ -109,7 +137,10 @@ async function approve(input: GateInput, decision: Decision, line: string, alrea
   let body = alreadyHeld;
   if (!body && hasBody(req)) {
     const read = await holdBody(input);
-    if (!read.ok) return read;
+    if (!read.ok) {
+      void record(input, { effect: 'approve', rule: decision.rule }, undefined);
+      return read;
+    }
     body = read.body;
   }
   const requester: Requester = { subject: session.identity.subject, issuer: session.identity.issuer, method: session.identity.method, groups: session.identity.groups, claims: session.identity.claims };
@@ -174,9 +205,14 @@ async function holdBody(input: GateInput): Promise<{ ok: true; body: Buffer } | 
   };
 }
 
-/** The http_request event: what was asked, and under which decision. */
-function record(input: GateInput, verdict: Verdict, held: Buffer | undefined): Promise<void> {
-  const { req, target, forRecord, session, ctx, resource } = input;
+/** The http_request event: what was asked, and under which decision (none: refused before one was made). */
+function record(input: GateInput, verdict: Verdict | undefined, held: Buffer | undefined): Promise<void> {
+  const committed = input.session.recording.event('http_request', requestPayload(input, verdict, held));
+  return input.ctx.strictAudit ? committed : Promise.resolve();
+}
+
+function requestPayload(input: GateInput, verdict: Verdict | undefined, held: Buffer | undefined): Record<string, unknown> {
+  const { req, target, forRecord, ctx, resource } = input;
   const declared = req.headers['content-length'];
   const injected = resource.injection?.kind === 'header' ? resource.injection.name.toLowerCase() : undefined;
   const body = held
@@ -184,17 +220,16 @@ function record(input: GateInput, verdict: Verdict, held: Buffer | undefined): P
     : hasBody(req)
       ? { streamed: true, ...(declared !== undefined ? { bytes: Number(declared) } : {}) }
       : { bytes: 0 };
-  const committed = session.recording.event('http_request', {
+  return {
     method: req.method,
     path: target.path,
     ...(target.query !== undefined ? { query: forRecord(target.query) } : {}),
-    text: requestLine(req.method ?? input.method, target, forRecord),
+    text: requestLine(input.method, target, forRecord),
     headers: recordedHeaders(req.rawHeaders, forRecord, injected),
     body,
     ...(input.method !== req.method ? { websocket: true } : {}),
-    decision: verdict,
-  });
-  return ctx.strictAudit ? committed : Promise.resolve();
+    ...(verdict ? { decision: verdict } : {}),
+  };
 }
 
 /** A `decision` event for a deny or a hold, as the PostgreSQL gateway writes (session filters and the replay read it). */

@@ -71,7 +71,7 @@ function forward(input: ExchangeInput, requestSample: BodySample, mayRetry: bool
   });
   const options = { host: resource.host, port: resource.port, method, path: upstreamPath(resource, target.path, target.query), headers, agent: resource.agent, setHost: false };
   const upstream: ClientRequest = resource.secure ? httpsRequest(options) : httpRequest(options);
-  const tap = sampler(requestSample);
+  const tap = streamed ? sampler(requestSample) : undefined;
   let timedOut = false;
   upstream.setTimeout(resource.timeoutMs, () => {
     timedOut = true;
@@ -99,7 +99,8 @@ function forward(input: ExchangeInput, requestSample: BodySample, mayRetry: bool
       if (settled || responded) return;
       stopBody();
       // A pooled connection the upstream closed while idle: safe requests go again, once, on a new one.
-      if (mayRetry && upstream.reusedSocket && error.code === 'ECONNRESET' && !streamed && SAFE_TO_RETRY.has(method)) {
+      // Never an approved request: an approval is for one execution.
+      if (mayRetry && upstream.reusedSocket && error.code === 'ECONNRESET' && !streamed && SAFE_TO_RETRY.has(method) && admitted.verdict.approval === undefined) {
         res.off('close', onClientClose);
         settled = true;
         resolve(forward(input, requestSample, false));
@@ -129,7 +130,7 @@ function forward(input: ExchangeInput, requestSample: BodySample, mayRetry: bool
     } else if (streamed) {
       input.sendContinue();
       // Not pipeline(): an upstream failure must not destroy the client's socket, which still gets its 502.
-      req.pipe(tap).pipe(upstream);
+      req.pipe(tap!).pipe(upstream);
       req.once('error', (error) => upstream.destroy(error));
     } else {
       upstream.end();
@@ -138,7 +139,7 @@ function forward(input: ExchangeInput, requestSample: BodySample, mayRetry: bool
 
   /** The upstream failed while the body streamed: the rest of it is read and dropped. */
   function stopBody(): void {
-    if (!streamed) return;
+    if (!tap) return;
     req.unpipe(tap);
     tap.unpipe(upstream);
     req.resume();
@@ -322,12 +323,13 @@ function sampler(sample: BodySample): Transform {
   });
 }
 
-/** The http_response event and the session's counters. */
+/** The answer's record (an http_response event, or with a deferred request one http_request event), and the session's counters. */
 function finish(input: ExchangeInput, outcome: Outcome, requestSample: BodySample): void {
   const { session, req, target, forRecord, admitted, started } = input;
   const streamedRequest = admitted.body === undefined && requestSample.bytes > 0;
   const masked = outcome.masked && outcome.masked.size > 0 ? Object.fromEntries(outcome.masked) : undefined;
-  void session.recording.event('http_response', {
+  if (outcome.source === 'gateway') void session.recording.event('error', { source: 'gateway', code: outcome.error?.code ?? 'failed', message: outcome.error?.message ?? `answered ${outcome.status}` });
+  const response = {
     status: outcome.status,
     source: outcome.source,
     outcome: outcome.outcome,
@@ -337,6 +339,8 @@ function finish(input: ExchangeInput, outcome: Outcome, requestSample: BodySampl
     ...(masked ? { masked } : {}),
     ...(streamedRequest ? { request_body: requestSample.payload(isTextual((headerValue(req.headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase()), forRecord) } : {}),
     duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
-  });
+  };
+  if (admitted.deferred) void session.recording.event('http_request', { ...admitted.deferred, response });
+  else void session.recording.event('http_response', response);
   session.count(`${req.method ?? ''} ${target.path}`, outcome.outcome !== 'ok' || outcome.status >= 500);
 }

@@ -1,6 +1,8 @@
 import type { JsonPathAction, JsonPathRules } from './json-path-rules.js';
 import { EMPTY, type PathStates } from './json-path.js';
+import { JsonReplacements } from './json-replacements.js';
 import type { ContentMasker } from './masking-types.js';
+import { OutputBuilder } from './output-builder.js';
 
 // A streaming JSON rewriter: bytes in, bytes out, never holding more of the document than the
 // token it is in (a 100 MB array streams through in the chunks it arrives in). It tracks where
@@ -66,17 +68,16 @@ const BOM: readonly number[] = [0xef, 0xbb, 0xbf];
 const LITERALS: readonly Buffer[] = [Buffer.from('true'), Buffer.from('false'), Buffer.from('null')];
 const DEFAULT_MAX_TOKEN = 8 * 1024 * 1024;
 const DEFAULT_MAX_DEPTH = 1000;
-const MAX_PLAIN_KEYS = 4096;
 
 export class JsonStreamMasker {
   readonly #paths: JsonPathRules | undefined;
-  readonly #content: ContentMasker;
-  readonly #hits: Map<string, number>;
-  readonly #scrubEscaped: ((text: string) => string | undefined) | undefined;
+  readonly #replace: JsonReplacements;
   readonly #maxToken: number;
   readonly #maxDepth: number;
   /** Strings are decoded and looked at even without a path rule (content detectors apply). */
   readonly #inspectStrings: boolean;
+  /** Strings written with escapes are decoded for the credential scrub. */
+  readonly #scrubsEscaped: boolean;
 
   // The container stack, one entry per open object or array.
   readonly #kinds: number[] = [];
@@ -109,17 +110,14 @@ export class JsonStreamMasker {
   #chunk: Buffer = EMPTY_BUFFER;
   #copyFrom = 0;
   readonly #out = new OutputBuilder();
-  /** Member names the detectors and the scrub left unchanged. */
-  readonly #plainKeys = new Set<string>();
 
   constructor(options: JsonMaskerOptions) {
     this.#paths = options.paths;
-    this.#content = options.content;
-    this.#hits = options.hits;
+    this.#replace = new JsonReplacements(options.content, options.hits, options.scrubEscaped);
     this.#maxToken = options.maxToken ?? DEFAULT_MAX_TOKEN;
     this.#maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-    this.#inspectStrings = !options.content.empty;
-    this.#scrubEscaped = options.scrubEscaped;
+    this.#inspectStrings = this.#replace.inspectsStrings;
+    this.#scrubsEscaped = options.scrubEscaped !== undefined;
   }
 
   /** Reads a chunk; returns what may be sent so far (the chunk itself, or a view of it, when nothing in it changed). */
@@ -298,7 +296,7 @@ export class JsonStreamMasker {
     this.#isKey = isKey;
     this.#hasEscape = false;
     // A member name is read when paths need it or detectors look at it; a value when anything may replace it.
-    this.#holding = this.#inspectStrings || this.#scrubEscaped !== undefined || (isKey ? this.#pathsActive() : this.#valueAction !== undefined);
+    this.#holding = this.#inspectStrings || this.#scrubsEscaped || (isKey ? this.#pathsActive() : this.#valueAction !== undefined);
   }
 
   /** The string token [start, end) of `chunk` (after the held bytes) ended: its replacement JSON text, if any. */
@@ -319,22 +317,11 @@ export class JsonStreamMasker {
     if (this.#isKey) {
       this.#key = text;
       this.#expect = Expect.Colon;
-      // Documents repeat their member names: one that needed no masking is not looked at again.
-      if (this.#plainKeys.has(text)) return undefined;
-      const masked = this.#maskText(text);
-      if (masked === undefined) {
-        if (this.#plainKeys.size >= MAX_PLAIN_KEYS) this.#plainKeys.clear();
-        this.#plainKeys.add(text);
-        return undefined;
-      }
-      return JSON.stringify(masked ?? '[redacted]');
+      return this.#replace.key(text, this.#hasEscape);
     }
     const action = this.#valueAction;
     this.#afterValue();
-    if (action) return this.#applyAction(action, text);
-    const masked = this.#maskText(text);
-    if (masked === undefined) return undefined;
-    return masked === null ? 'null' : JSON.stringify(masked);
+    return this.#replace.string(text, action, this.#hasEscape);
   }
 
   /**
@@ -363,21 +350,7 @@ export class JsonStreamMasker {
     if (!this.#holding || !action) return undefined;
     const text = this.#heldBytes > 0 ? Buffer.concat([...this.#held, chunk.subarray(0, end)]).toString('latin1') : chunk.toString('latin1', start, end);
     // Nothing to hide in a null.
-    return text === 'null' ? undefined : this.#applyAction(action, text);
-  }
-
-  #applyAction(action: JsonPathAction, text: string): string {
-    this.#hits.set(action.rule, (this.#hits.get(action.rule) ?? 0) + 1);
-    const value = action.apply(text);
-    if (value === null) return 'null';
-    return JSON.stringify((this.#hasEscape ? this.#scrubEscaped?.(value) : undefined) ?? value);
-  }
-
-  /** The detectors' verdict, then the escape scrub: the new text (null: a null-strategy rule hit), or undefined when unchanged. */
-  #maskText(text: string): string | null | undefined {
-    const masked = this.#content.empty ? undefined : this.#content.mask(text, this.#hits);
-    if (masked === null || !this.#hasEscape || !this.#scrubEscaped) return masked;
-    return this.#scrubEscaped(masked ?? text) ?? masked;
+    return text === 'null' ? undefined : this.#replace.apply(action, text, false);
   }
 
   #decodeString(chunk: Buffer, start: number, end: number): string {
@@ -465,43 +438,5 @@ export class JsonStreamMasker {
   #invalid(byte: number): JsonMaskError {
     const shown = byte >= 0x20 && byte < 0x7f ? `"${String.fromCharCode(byte)}"` : `byte 0x${byte.toString(16).padStart(2, '0')}`;
     return new JsonMaskError(`not JSON: unexpected ${shown}`);
-  }
-}
-
-/** One rewritten chunk: the unchanged runs copied, replacements written in place, as one buffer. */
-class OutputBuilder {
-  #buffer: Buffer = EMPTY_BUFFER;
-  length = 0;
-
-  reset(): void {
-    this.#buffer = EMPTY_BUFFER;
-    this.length = 0;
-  }
-
-  reserve(bytes: number): void {
-    if (this.#buffer.length - this.length >= bytes) return;
-    const next = Buffer.allocUnsafe(Math.max(bytes + this.length, this.#buffer.length * 2, 256));
-    this.#buffer.copy(next, 0, 0, this.length);
-    this.#buffer = next;
-  }
-
-  appendRange(source: Buffer, start: number, end: number): void {
-    if (end <= start) return;
-    this.reserve(end - start);
-    source.copy(this.#buffer, this.length, start, end);
-    this.length += end - start;
-  }
-
-  appendString(text: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    this.reserve(text.length * 3);
-    this.length += this.#buffer.write(text, this.length, 'utf8');
-  }
-
-  /** The bytes written, as a view; the builder starts over. */
-  take(): Buffer {
-    const bytes = this.#buffer.subarray(0, this.length);
-    this.reset();
-    return bytes;
   }
 }

@@ -7,6 +7,7 @@ import { identityBenchmarks } from './identity.bench.js';
 import { maskingGatewayTarget } from './masking-gateway.bench.js';
 import { maskingBenchmarks } from './masking.bench.js';
 import { gatewayTarget, policyGatewayTarget } from './gateway.bench.js';
+import { httpBenchmarks } from './http.bench.js';
 import { formatResults } from './measure.js';
 import { pgbenchBenchmarks } from './pgbench.bench.js';
 import { policyBenchmarks } from './policy.bench.js';
@@ -18,6 +19,9 @@ const results = [...(await identityBenchmarks()), ...(await auditBenchmarks()), 
 process.stdout.write(`${formatResults(results)}\n`);
 
 process.stdout.write(`\n${await pgbenchBenchmarks(async (upstream) => [await gatewayTarget(upstream), await policyGatewayTarget(upstream), await maskingGatewayTarget(upstream)])}`);
+
+// The HTTP API gateway against a local upstream, with autocannon.
+process.stdout.write(`\n${await httpBenchmarks()}\n`);
 
 // The web console in real Chromium (skipped with a reason when no Chromium is installed).
 process.stdout.write(`\n${await consoleInboxBenchmark()}\n`);

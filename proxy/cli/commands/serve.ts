@@ -52,10 +52,14 @@ function banner(engine: Engine, resources: readonly string[]): string {
     lines.push(`postgres listening on ${host.includes(':') ? `[${host}]` : host}:${port} (${tlsText(tls)})`);
     if (resources[0]) lines.push(`  connect: psql "postgres://ANY@${host.includes(':') ? `[${host}]` : host}:${port}/${resources[0]}"  (password: your token)`);
   }
+  for (const listener of engine.http?.listeners ?? []) {
+    const origin = `${listener.secure ? 'https' : 'http'}://${listener.host.includes(':') ? `[${listener.host}]` : listener.host}:${listener.port}`;
+    lines.push(`http listening on ${origin} (${listener.resource ? `resource ${listener.resource} at /` : 'resources at /r/NAME/'}${listener.secure ? ', TLS' : ', TLS off'})`);
+  }
   if (engine.api) {
     lines.push(`api listening on ${engine.api.url} (${tlsText(engine.api.tls)})`);
   }
-  if (!engine.postgres && !engine.api) lines.push('no listeners configured (listen.postgres, listen.api)');
+  if (!engine.postgres && !engine.api && !engine.http) lines.push('no listeners configured (listen.postgres, listen.http, listen.api)');
   return `${lines.join('\n')}\n`;
 }
 

@@ -16,10 +16,13 @@ export interface ChildGateway extends HttpGatewayFiles {
   close(): Promise<void>;
 }
 
-/** The gateway in a process of its own (tsx), as `sluice serve` runs it. */
-export async function startChildGateway(options: HttpGatewayOptions): Promise<ChildGateway> {
+/**
+ * The gateway in a process of its own, from source through tsx (`entry` runs another script with
+ * the same contract: config file as argument, `http listening on PORT` on stdout, SIGTERM stops it).
+ */
+export async function startChildGateway(options: HttpGatewayOptions, entry: readonly string[] = ['--import', 'tsx', CHILD]): Promise<ChildGateway> {
   const files = await writeHttpGatewayConfig(options);
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, files.configFile], {
+  const child = spawn(process.execPath, [...entry, files.configFile], {
     env: { ...process.env, API_TOKEN: options.secret ?? DEFAULT_SECRET },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -22,8 +22,9 @@ beforeAll(async () => {
       `{ name: by-bearer, type: http, upstream: "${upstream.url}", inject: { header: Authorization, value: "Bearer \${env:API_TOKEN}" } }`,
       `{ name: by-query, type: http, upstream: "${upstream.url}", inject: { query: api_key, value: "\${env:API_TOKEN}" } }`,
       `{ name: by-basic, type: http, upstream: "${upstream.url}", inject: { basic: { username: svc, password: "\${env:API_TOKEN}" } } }`,
+      `{ name: own-port, type: http, upstream: "${upstream.url}/v1", listen: { address: "127.0.0.1:0", tls: off }, inject: { header: X-Api-Key, value: "\${env:API_TOKEN}" } }`,
     ],
-    policy: ['{ name: ci-all, match: { groups: [ci], resources: [by-header, by-bearer, by-query, by-basic] }, effect: allow }'],
+    policy: ['{ name: ci-all, match: { groups: [ci], resources: [by-header, by-bearer, by-query, by-basic, own-port] }, effect: allow }'],
   });
 });
 
@@ -90,6 +91,20 @@ describe('credential injection', () => {
   });
 });
 
+describe('a resource on its own port', () => {
+  it('serves the resource at the root of its listener', async () => {
+    const own = gateway.engine.http!.listeners.find((listener) => listener.resource === 'own-port')!;
+    const response = await fetch(`http://127.0.0.1:${own.port}/items?x=1`, { headers: bearer(gateway.token) });
+    expect(response.status).toBe(200);
+    expect(last().url).toBe('/v1/items?x=1');
+    expect(last().headers['x-api-key']).toBe(SECRET);
+    // /r/NAME/ means nothing special there: it is a path of this resource.
+    await fetch(`http://127.0.0.1:${own.port}/r/by-basic/x`, { headers: bearer(gateway.token) });
+    expect(last().url).toBe('/v1/r/by-basic/x');
+    expect(last().headers.authorization).toBeUndefined();
+  });
+});
+
 describe('who may reach what', () => {
   it('answers 401 without a credential, and with a wrong or non-bearer one', async () => {
     const none = await fetch(`${gateway.base}/r/by-header/x`);
@@ -108,7 +123,7 @@ describe('who may reach what', () => {
     expect(unknown.status).toBe(404);
     const text = await unknown.text();
     expect(text).toContain('resource \\"nope\\" does not exist or you may not use it');
-    expect(text).toContain('your http resources: by-header, by-bearer, by-query, by-basic');
+    expect(text).toContain('your http resources: by-header, by-bearer, by-query, by-basic, own-port');
     expect(text).not.toContain('127.0.0.1');
     const forbidden = await fetch(`${gateway.base}/r/by-header/x`, { headers: bearer(gateway.outsiderToken) });
     expect(forbidden.status).toBe(404);

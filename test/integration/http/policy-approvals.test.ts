@@ -200,6 +200,9 @@ describe('approvals', () => {
     });
     expect(JSON.stringify(request.payload)).not.toContain('ada@example.com');
     expect(JSON.stringify(request.payload)).not.toContain(gateway.token);
+    // An allowed request in batched durability is one event holding its response.
+    const allowed = events.find((event) => event.kind === 'http_request' && (event.payload as { path: string }).path === '/invoices/2024/7')!;
+    expect(allowed.payload).toMatchObject({ method: 'GET', decision: { effect: 'allow', rule: 'ci-read' }, response: { status: 200, source: 'upstream', outcome: 'ok', body: { bytes: expect.any(Number) } } });
     const denial = events.find((event) => event.kind === 'decision' && (event.payload as { rule: string }).rule === 'no-admin')!;
     expect(denial.payload).toMatchObject({ protocol: 'http', effect: 'deny', text: 'GET /admin/users' });
   });
