@@ -226,7 +226,8 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
             maskingConfig: maskingConfigService({
               file: options.configFile,
               store,
-              openSessions: () => postgres?.sessions ?? 0,
+              // HTTP connections are sessions too, and keep their rules the same way.
+              openSessions: () => (postgres?.sessions ?? 0) + (http?.connections ?? 0),
               apply: (rules) => {
                 masking.rules = new MaskingRules(rules, maskingKey);
                 maskingInForce = [...rules];

@@ -178,6 +178,19 @@ describe('approvals inbox', () => {
     expect(screen.getByRole('listbox', { name: 'Waiting requests' }).children).toHaveLength(1);
   });
 
+  it('shows the rule reason as the headline, the holding gateway, and an HTTP request line without SQL highlighting', async () => {
+    renderInbox(engine);
+    engine.hold(request({ protocol: 'http', statement: 'DELETE /r/billing/refunds/7', ruleReason: 'refunds need a second pair of eyes', gateway: 'kid-gw-2' }));
+    const card = await screen.findByRole('article');
+    const risk = within(card).getByRole('region', { name: 'Why approval is needed' });
+    expect(risk.querySelector('.risk-headline')?.textContent).toBe('refunds need a second pair of eyes');
+    expect(within(card).getByRole('region', { name: 'Where' }).textContent).toContain('kid-gw-2');
+    const statement = within(within(card).getByRole('region', { name: 'Statement' })).getByTestId('sql');
+    expect(statement.textContent).toBe('DELETE /r/billing/refunds/7');
+    // DELETE is an HTTP method here, not a SQL keyword.
+    expect(statement.querySelector('.sql-keyword')).toBeNull();
+  });
+
   it('shows a live countdown that turns urgent in the last minute', async () => {
     engine.approvals.set('calm', request({ id: 'calm', expiresAt: Date.now() + 4 * 60_000 + 30_000 }));
     engine.approvals.set('soon', request({ id: 'soon', expiresAt: Date.now() + 30_500 }));

@@ -40,7 +40,7 @@ export function ApprovalDetail({ approval, whoami, ...decision }: ApprovalDetail
 
       <section className="approval-statement" aria-label="Statement">
         <h3>Statement</h3>
-        <SqlCode sql={approval.statement} />
+        <SqlCode sql={approval.statement} plain={approval.protocol !== 'postgres'} />
         {approval.params && approval.params.length > 0 && (
           <table className="approval-params" aria-label="Bound parameters">
             <tbody>
@@ -102,7 +102,7 @@ export function ApprovalDetail({ approval, whoami, ...decision }: ApprovalDetail
           <ol className="history-statements" start={1}>
             {approval.history.map((statement, index) => (
               <li key={index}>
-                <SqlCode sql={statement} className="sql-small" />
+                <SqlCode sql={statement} className="sql-small" plain={approval.protocol !== 'postgres'} />
               </li>
             ))}
           </ol>
