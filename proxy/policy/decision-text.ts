@@ -66,7 +66,11 @@ export function allowWhy(rule: CompiledRule, statement: StatementClass, caller: 
 
 /** `DELETE on public.users needs approval (rule ci-writes)`; a deny says only what it denied. */
 export function generatedReason(rule: CompiledRule, hit: Hit | undefined, statement: StatementClass): string {
-  const what = `${KIND_WORDS[hit?.kind ?? statement.kind]}${on(hit?.relation ?? target(statement))}${hit?.flag ? ` ${FLAG_WORDS[hit.flag]}` : ''}`;
+  return effectReason(rule, `${KIND_WORDS[hit?.kind ?? statement.kind]}${on(hit?.relation ?? target(statement))}${hit?.flag ? ` ${FLAG_WORDS[hit.flag]}` : ''}`);
+}
+
+/** A rule without a configured reason: `<what> needs approval (rule NAME)`; SQL statements and HTTP requests say `what` their own way. */
+export function effectReason(rule: Pick<CompiledRule, 'effect' | 'name'>, what: string): string {
   switch (rule.effect) {
     case 'allow':
       return `${what} is allowed (rule ${rule.name})`;

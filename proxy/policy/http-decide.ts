@@ -1,5 +1,4 @@
-import { assertNever } from '../common/assert-never.js';
-import { whoWhy } from './decision-text.js';
+import { effectReason, whoWhy } from './decision-text.js';
 import type { Decision, Effect, PolicyRequest } from './decision.js';
 import { denied, GATEWAY_RULES } from './gateway-decisions.js';
 import type { HttpRequestClass } from './http-request.js';
@@ -97,17 +96,7 @@ function allowWhy(rule: CompiledRule, request: HttpRequestClass, caller: Caller,
 
 /** `POST /refunds setting $.amount needs approval (rule refunds)`; a deny says only what it denied. */
 function generatedReason(rule: CompiledRule, hit: HttpHit | undefined, request: HttpRequestClass): string {
-  const what = `${request.text}${hit?.field ? ` setting ${hit.field}` : ''}`;
-  switch (rule.effect) {
-    case 'allow':
-      return `${what} is allowed (rule ${rule.name})`;
-    case 'approve':
-      return `${what} needs approval (rule ${rule.name})`;
-    case 'deny':
-      return what;
-    default:
-      return assertNever(rule.effect, 'effect');
-  }
+  return effectReason(rule, `${request.text}${hit?.field ? ` setting ${hit.field}` : ''}`);
 }
 
 function who(rule: CompiledRule, caller: Caller, resource: string): string {
