@@ -19,6 +19,8 @@ const HEADERS_TIMEOUT_MS = 30_000;
 /** ... and its whole request (headers and body) within this. A held request's timer has stopped by then: its body is read. */
 const REQUEST_TIMEOUT_MS = 300_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** Client connections one listener keeps open at once; node closes any beyond (each holds memory and a session). */
+export const MAX_CONNECTIONS = 4_096;
 /** How long shutdown waits for responses under way before it cuts their connections. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
@@ -67,6 +69,7 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.maxConnections = MAX_CONNECTIONS;
   // With this listener node leaves `Expect: 100-continue` to the handler: the body is asked for only once policy allows it.
   server.on('checkContinue', onRequest);
   server.on('connection', (socket: Socket) => {

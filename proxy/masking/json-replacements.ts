@@ -40,6 +40,14 @@ export class JsonReplacements {
     return masked === null ? 'null' : JSON.stringify(masked);
   }
 
+  /** A number no rule covers, through the detectors: a hit becomes a string (or null), since masked digits are no number. */
+  number(text: string): string | undefined {
+    if (this.content.empty) return undefined;
+    const masked = this.content.mask(text, this.hits);
+    if (masked === undefined) return undefined;
+    return masked === null ? 'null' : JSON.stringify(masked);
+  }
+
   /** A covering rule's strategy on a value's text (a string's content, a number's or literal's source). */
   apply(action: JsonPathAction, text: string, escaped: boolean): string {
     this.hits.set(action.rule, (this.hits.get(action.rule) ?? 0) + 1);

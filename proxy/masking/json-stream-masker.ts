@@ -247,7 +247,8 @@ export class JsonStreamMasker {
         i++;
       } else if ((c >= 0x30 && c <= 0x39) || c === 0x2d) {
         this.#token = Token.Number;
-        this.#holding = this.#valueAction !== undefined;
+        // Detectors read numbers too: a card or phone number is often sent as one.
+        this.#holding = this.#valueAction !== undefined || this.#inspectStrings;
         i++;
       } else if (c === 0x74 || c === 0x66 || c === 0x6e) {
         this.#token = Token.Literal;
@@ -344,11 +345,13 @@ export class JsonStreamMasker {
 
   /** A number or literal [start, end) of `chunk` (after the held bytes) ended: its replacement JSON text, if any. */
   #endScalar(chunk: Buffer, start: number, end: number): string | undefined {
+    const number = this.#token === Token.Number;
     this.#token = Token.None;
     const action = this.#valueAction;
     this.#afterValue();
-    if (!this.#holding || !action) return undefined;
+    if (!this.#holding || (!action && !number)) return undefined;
     const text = this.#heldBytes > 0 ? Buffer.concat([...this.#held, chunk.subarray(0, end)]).toString('latin1') : chunk.toString('latin1', start, end);
+    if (!action) return this.#replace.number(text);
     // Nothing to hide in a null.
     return text === 'null' ? undefined : this.#replace.apply(action, text, false);
   }

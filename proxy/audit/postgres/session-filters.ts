@@ -46,7 +46,10 @@ const MARK_TESTS: Readonly<Record<SessionMark, EventTest>> = {
   approval: { sql: "e.kind = 'approval'", params: [] },
   // A statement whose result had cells masked (`masked`: counts per rule).
   masking: {
-    sql: `e.kind = 'query' AND strpos(e.payload, '"masked"') > 0 AND json_typeof(${P} -> 'masked') = 'object' AND (${P} -> 'masked')::text <> '{}'`,
+    sql:
+      `strpos(e.payload, '"masked"') > 0 AND (` +
+      `(e.kind IN ('query', 'http_response') AND json_typeof(${P} -> 'masked') = 'object' AND (${P} -> 'masked')::text <> '{}') OR ` +
+      `(e.kind = 'http_request' AND json_typeof(${P} #> '{response,masked}') = 'object' AND (${P} #> '{response,masked}')::text <> '{}'))`,
     params: [],
   },
   // An `error` event (an upstream login refused, a session aborted) or a statement that failed
@@ -63,7 +66,7 @@ const MARK_TESTS: Readonly<Record<SessionMark, EventTest>> = {
 /** Statement text as recorded (masked by content rules): `text` of these events. */
 function searchTest(search: string): EventTest {
   return {
-    sql: `e.kind IN ('query', 'decision') AND e.payload ILIKE $2 ${ESCAPE} AND ${P} ->> 'text' ILIKE $3 ${ESCAPE}`,
+    sql: `e.kind IN ('query', 'decision', 'http_request') AND e.payload ILIKE $2 ${ESCAPE} AND ${P} ->> 'text' ILIKE $3 ${ESCAPE}`,
     params: [containsPattern(jsonEscaped(search)), containsPattern(search)],
   };
 }

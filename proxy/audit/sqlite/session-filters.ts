@@ -60,10 +60,13 @@ const MARK_TESTS: Readonly<Record<SessionMark, EventTest>> = {
   },
   // Any approval event: the first of each is `requested`, recorded in the session that asked.
   approval: { batch: `b.events GLOB '*approval"*'`, event: `${KIND} = 'approval'`, params: [] },
-  // A statement whose result had cells masked (`masked`: counts per rule).
+  // A statement whose result had cells masked, or an HTTP response with masked values (`masked`: counts per rule).
   masking: {
     batch: `b.events GLOB '*masked"*'`,
-    event: `${KIND} = 'query' AND json_type(e.value, '$[3].masked') = 'object' AND e.value -> '$[3].masked' <> '{}'`,
+    event:
+      `CASE ${KIND} WHEN 'query' THEN json_type(e.value, '$[3].masked') = 'object' AND e.value -> '$[3].masked' <> '{}' ` +
+      `WHEN 'http_response' THEN json_type(e.value, '$[3].masked') = 'object' AND e.value -> '$[3].masked' <> '{}' ` +
+      `WHEN 'http_request' THEN json_type(e.value, '$[3].response.masked') = 'object' AND e.value -> '$[3].response.masked' <> '{}' ELSE 0 END`,
     params: [],
   },
   // An `error` event (an upstream login refused, a session aborted) or a statement that failed
@@ -78,11 +81,11 @@ const MARK_TESTS: Readonly<Record<SessionMark, EventTest>> = {
   },
 };
 
-/** Statement text as recorded (masked by content rules) is `text` in these events. */
+/** Statement text as recorded (masked by content rules), or an HTTP request line, is `text` in these events. */
 function searchTest(search: string): EventTest {
   return {
     batch: `b.events LIKE ? ${ESCAPE}`,
-    event: `${KIND} IN ('query', 'decision') AND ${PAYLOAD('text')} LIKE ? ${ESCAPE}`,
+    event: `${KIND} IN ('query', 'decision', 'http_request') AND ${PAYLOAD('text')} LIKE ? ${ESCAPE}`,
     params: [containsPattern(jsonEscaped(search)), containsPattern(search)],
   };
 }

@@ -211,8 +211,11 @@ const SESSIONS: readonly FixtureSession[] = [
     name: 'http',
     start: { identity: identity('alice@example.com'), protocol: 'http', resource: 'billing-api' },
     events: [
-      ['http_request', { method: 'GET', path: '/v1/invoices' }],
-      ['http_response', { status: 200 }],
+      // As written with strict audit (the request, then its response), then as written without
+      // (one event after the answer, the response inside).
+      ['http_request', { method: 'GET', path: '/v1/invoices', text: 'GET /v1/invoices?status=open' }],
+      ['http_response', { status: 200, masked: {} }],
+      ['http_request', { method: 'POST', path: '/v1/refunds', text: 'POST /v1/refunds', response: { status: 201, masked: { 'customer-email': 2 } } }],
     ],
     end: { status: 'closed', counters: counters(1) },
   },
@@ -386,7 +389,7 @@ describe.each(BACKENDS)('listSessions on the $name store', (backend) => {
   });
 
   it('finds sessions whose results were masked', async () => {
-    expect(await found({ had: ['masking'] })).toEqual(['masked']);
+    expect(await found({ had: ['masking'] })).toEqual(newestFirst('masked', 'http'));
   });
 
   it('finds sessions with an error: an error event or a failed statement, not a statement the gateway refused', async () => {
@@ -406,6 +409,9 @@ describe.each(BACKENDS)('listSessions on the $name store', (backend) => {
     expect(await found({ search: 'drop table PUBLIC.ORDERS' })).toEqual(['denied']);
     expect(await found({ search: 'truncate public.audit' })).toEqual(['pendingApproval']);
     expect(await found({ search: 'public.invoices' })).toEqual(['approvedWrite']);
+    // An HTTP session's request lines.
+    expect(await found({ search: 'post /V1/REFUNDS' })).toEqual(['http']);
+    expect(await found({ search: 'invoices?status=open' })).toEqual(['http']);
   });
 
   it('finds text with quotes, newlines and backslashes as it was typed', async () => {
@@ -448,7 +454,7 @@ describe.each(BACKENDS)('listSessions on the $name store', (backend) => {
   });
 
   it('returns whole session records', async () => {
-    const [record] = await store.listSessions({ had: ['masking'] });
+    const [record] = await store.listSessions({ had: ['masking'], protocol: 'postgres' });
     expect(record).toMatchObject({ id: ids.get('masked'), resource: 'prod-db', protocol: 'postgres', status: 'closed', identity: identity('dave@example.com'), counters: counters(1, 0, 2) });
   });
 });

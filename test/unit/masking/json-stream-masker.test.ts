@@ -81,6 +81,14 @@ describe('the streaming JSON masker', () => {
     expect(out.empty).toEqual({});
   });
 
+  it('runs detectors over numbers too: a card sent as a JSON number becomes a masked string', () => {
+    const input = '{"card": 4111111111111111, "id": 4111111111111112, "n": [5555555555554444,1.5]}';
+    const out = JSON.parse(run(Buffer.from(input))) as Record<string, unknown>;
+    expect(out).toEqual({ card: '[redacted:card]', id: 4111111111111112, n: ['[redacted:card]', 1.5] });
+    const whole = run(Buffer.from(input));
+    for (let cut = 1; cut < input.length; cut++) expect(run(Buffer.from(input), [cut, input.length]), `cut at ${cut}`).toBe(whole);
+  });
+
   it('decodes escapes before matching: an escaped address is found', () => {
     expect(JSON.parse(run(Buffer.from(FIXTURES[2]!)))).toEqual({ customers: [{ email: expect.stringMatching(/^[0-9a-f]{32}$/), address: '[redacted]' }] });
     expect(run(Buffer.from(FIXTURES[8]!))).toBe('{"k\\"ey": "v", "****@example.com": 1}');
@@ -172,7 +180,8 @@ function randomValue(random: () => number, depth: number, top = false): unknown 
   if (depth > 4 || r < 0.35) {
     const scalar = random();
     if (scalar < 0.5) return pick(STRINGS);
-    if (scalar < 0.75) return Math.floor(random() * 2_000_000) - 1_000_000;
+    if (scalar < 0.7) return Math.floor(random() * 2_000_000) - 1_000_000;
+    if (scalar < 0.75) return 4111111111111111;
     if (scalar < 0.9) return random() < 0.5;
     return null;
   }
@@ -197,8 +206,8 @@ function reference(value: unknown): unknown {
       return out;
     }
     if (action) return node === null ? null : action.apply(String(node));
-    if (typeof node !== 'string') return node;
-    const masked = content.mask(node, new Map());
+    if (typeof node !== 'string' && typeof node !== 'number') return node;
+    const masked = content.mask(String(node), new Map());
     return masked === undefined ? node : masked;
   };
   const visit = (node: unknown, parent: PathStates, step: string | number, inherited: ReturnType<JsonPathRules['actionFor']>) => {
