@@ -1,6 +1,6 @@
 // ESLint rule `sluice/layering`: which top-level folder may import what (see docs/architecture.md).
 //   proxy/    the engine: never electron, main/ or renderer/ (proxy/common/: no Node, only itself)
-//   renderer/ browser code: only proxy/common/ and *types* from proxy/api/; no electron, no node:
+//   renderer/ browser code: only proxy/common/ and *types* from proxy/api/ and main/ipc/; no electron, no node:
 //   main/     Electron glue: anything but renderer/ source
 import { builtinModules } from 'node:module';
 import { dirname, relative, resolve, sep } from 'node:path';
@@ -43,7 +43,11 @@ function violation(file, specifier, typeOnly) {
       if (/\.config\.[cm]?[jt]s$/.test(file)) return undefined;
       if (isElectron(specifier)) return 'renderer/ must not import "electron": talk to the engine through EngineClient';
       if (!relativeImport && isNodeBuiltin(specifier)) return `renderer/ runs in the browser: it must not import the Node module "${specifier}"`;
-      if (targetLayer === 'main') return 'renderer/ must not import main/: use the EngineClient the preload exposes';
+      if (targetLayer === 'main') {
+        // The preload's object is described in main/ipc/ (bridge-types.ts): its types, like proxy/api's, are the contract.
+        if (targetArea === 'ipc' && typeOnly) return undefined;
+        return 'renderer/ must not import main/ (only types from main/ipc/): use the EngineClient the preload exposes';
+      }
       if (targetLayer === 'proxy') {
         if (targetArea === 'common') return undefined;
         if (targetArea === 'api' && typeOnly) return undefined;

@@ -8,6 +8,8 @@ import { MaskingScreen } from '../screens/masking/masking-screen.js';
 import { PolicyScreen } from '../screens/policy/policy-screen.js';
 import { ReplayScreen } from '../screens/replayer/replay-screen.js';
 import { SessionsScreen } from '../screens/sessions/sessions-screen.js';
+import type { SettingsClient } from '../screens/settings/settings-client.js';
+import { SettingsScreen } from '../screens/settings/settings-screen.js';
 import { EmptyState } from '../ui/empty-state.js';
 import { Nav, screensFor } from './nav.js';
 import { navigate, useRoute, type Route } from './routes.js';
@@ -16,12 +18,21 @@ export interface AppProps {
   readonly client: EngineClient;
   readonly whoami: WhoAmI;
   readonly onSignOut?: () => void;
+  /** The desktop app: its settings, and a bundle the OS or File > Open handed over. */
+  readonly desktop?: DesktopExtras;
+}
+
+export interface DesktopExtras {
+  readonly settings: SettingsClient;
+  /** A new object each time one arrives (the same file twice opens twice). */
+  readonly bundle?: { readonly file: File };
 }
 
 /** The console: navigation, the screen the route names, and the pending count in the tab title. */
-export function App({ client, whoami, onSignOut }: AppProps) {
+export function App({ client, whoami, onSignOut, desktop }: AppProps) {
   const roles = useMemo(() => new Set(whoami.roles), [whoami]);
-  const screens = useMemo(() => screensFor(roles), [roles]);
+  const isDesktop = desktop !== undefined;
+  const screens = useMemo(() => screensFor(roles, { desktop: isDesktop }), [roles, isDesktop]);
   const route = useRoute();
   const approvals = useApprovals(client, roles.has('approvers'));
   const connection = useConnection(client, roles.has('approvers') || roles.has('auditors'));
@@ -53,13 +64,13 @@ export function App({ client, whoami, onSignOut }: AppProps) {
     <div className="app">
       <Nav screens={screens} route={route} pending={pending} whoami={whoami} connection={connection} label={client.label} {...(onSignOut && { onSignOut })} />
       <main className="screen" id="main">
-        {route && <Screen route={route} roles={roles} client={client} whoami={whoami} approvals={approvals} />}
+        {route && <Screen route={route} roles={roles} client={client} whoami={whoami} approvals={approvals} {...(desktop && { desktop })} />}
       </main>
     </div>
   );
 }
 
-function Screen({ route, roles, client, whoami, approvals }: { route: Route; roles: ReadonlySet<string>; client: EngineClient; whoami: WhoAmI; approvals: ReturnType<typeof useApprovals> }) {
+function Screen({ route, roles, client, whoami, approvals, desktop }: { route: Route; roles: ReadonlySet<string>; client: EngineClient; whoami: WhoAmI; approvals: ReturnType<typeof useApprovals>; desktop?: DesktopExtras }) {
   const allowed = (role: string) => roles.has(role);
   switch (route.screen) {
     case 'approvals':
@@ -73,7 +84,9 @@ function Screen({ route, roles, client, whoami, approvals }: { route: Route; rol
     case 'policy':
       return allowed('auditors') ? <PolicyScreen client={client} whoami={whoami} /> : <NotAllowed role="auditors" />;
     case 'bundle':
-      return <BundleScreen />;
+      return <BundleScreen {...(desktop?.bundle && { incoming: desktop.bundle })} />;
+    case 'settings':
+      return desktop ? <SettingsScreen client={desktop.settings} /> : <EmptyState title="Settings belong to the desktop app" />;
   }
 }
 

@@ -20,8 +20,12 @@ const SCREENS: readonly ScreenEntry[] = [
   { name: 'bundle', label: 'Open bundle', route: { screen: 'bundle' }, key: '5' },
 ];
 
-export function screensFor(roles: ReadonlySet<string>): readonly ScreenEntry[] {
-  return SCREENS.filter((screen) => !screen.role || roles.has(screen.role));
+const SETTINGS: ScreenEntry = { name: 'settings', label: 'Settings', route: { screen: 'settings' }, key: '6' };
+
+/** The screens this caller may use; the desktop app adds Settings. */
+export function screensFor(roles: ReadonlySet<string>, options: { readonly desktop?: boolean } = {}): readonly ScreenEntry[] {
+  const screens = SCREENS.filter((screen) => !screen.role || roles.has(screen.role));
+  return options.desktop ? [...screens, SETTINGS] : screens;
 }
 
 const CONNECTION_TEXT: Record<ConnectionState, string> = { live: 'Live', connecting: 'Reconnecting…', offline: 'Not connected' };

@@ -10,7 +10,9 @@ export type Route =
   | { readonly screen: 'replay'; readonly id: string; readonly seq?: number }
   | { readonly screen: 'masking' }
   | { readonly screen: 'policy' }
-  | { readonly screen: 'bundle' };
+  | { readonly screen: 'bundle' }
+  /** Desktop app only. */
+  | { readonly screen: 'settings' };
 
 export type ScreenName = Route['screen'];
 
@@ -33,6 +35,8 @@ export function parseRoute(hash: string): Route | undefined {
       return { screen: 'policy' };
     case 'bundle':
       return { screen: 'bundle' };
+    case 'settings':
+      return { screen: 'settings' };
     default:
       return undefined;
   }

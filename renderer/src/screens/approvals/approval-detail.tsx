@@ -1,3 +1,4 @@
+import type { InboxApproval } from '../../../../main/ipc/bridge-types.js';
 import type { Approval, WhoAmI } from '../../../../proxy/api/api-contract.js';
 import { routeHash } from '../../app/routes.js';
 import { formatAgo, formatDateTime, formatTime } from '../../ui/format.js';
@@ -76,6 +77,12 @@ export function ApprovalDetail({ approval, whoami, ...decision }: ApprovalDetail
                 <code>{approval.sessionId}</code>
               )}
             </dd>
+            {(approval as InboxApproval).origin && (
+              <>
+                <dt>From</dt>
+                <dd title="The gateway holding this request: this computer's own, or a remote one from Settings">{(approval as InboxApproval).origin}</dd>
+              </>
+            )}
             {approval.gateway && (
               <>
                 <dt>Gateway</dt>

@@ -1,3 +1,4 @@
+import type { InboxApproval } from '../../../../main/ipc/bridge-types.js';
 import type { Approval } from '../../../../proxy/api/api-contract.js';
 import { oneLine, statementVerb } from './approval-words.js';
 import { Countdown } from './countdown.js';
@@ -22,6 +23,8 @@ export function PendingList({ pending, selectedId, onSelect }: PendingListProps)
     <ul className="pending-list" role="listbox" aria-label="Waiting requests" tabIndex={0} aria-activedescendant={active ? optionId(active) : undefined}>
       {pending.map((approval) => {
         const verb = statementVerb(approval.statement);
+        // The desktop app's merged inbox names the gateway holding each request.
+        const origin = (approval as InboxApproval).origin;
         return (
           <li
             key={approval.id}
@@ -40,6 +43,12 @@ export function PendingList({ pending, selectedId, onSelect }: PendingListProps)
             </span>
             <span className="row-who">
               {approval.requester.subject} · <span className="row-rule">{approval.rule}</span>
+              {origin && (
+                <>
+                  {' '}
+                  · <span className="row-origin">{origin}</span>
+                </>
+              )}
             </span>
             <code className="row-statement">{oneLine(approval.statement, 120)}</code>
           </li>

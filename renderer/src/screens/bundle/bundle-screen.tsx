@@ -39,7 +39,8 @@ const PHASE_WORDS: Readonly<Record<OpenPhase, string>> = {
   'reading-unverified': 'Verification failed; reading what the bundle claims',
 };
 
-export function BundleScreen() {
+/** `incoming`: a bundle handed over from outside the screen (the desktop app's File > Open, a double-clicked file). */
+export function BundleScreen({ incoming }: { readonly incoming?: { readonly file: File } } = {}) {
   const opener = useRef<BundleOpener | undefined>(undefined);
   const ticket = useRef(0);
   const [state, setState] = useState<Step>({ step: 'idle' });
@@ -74,6 +75,16 @@ export function BundleScreen() {
   }, []);
 
   const openFile = (file: File) => void run({ name: file.name, size: file.size }, (bundles, onPhase) => bundles.open(file, trustedKey, onPhase));
+
+  // Each handed-over bundle opens once (a new object per hand-over).
+  // (Keyed on `incoming` alone: openFile reads the current trusted key, and re-running when it
+  // changes would reopen the file.)
+  const handedOver = useRef<{ readonly file: File } | undefined>(undefined);
+  useEffect(() => {
+    if (!incoming || handedOver.current === incoming) return;
+    handedOver.current = incoming;
+    openFile(incoming.file);
+  }, [incoming]);
 
   const verifyWith = (key: Ed25519PublicJwk | undefined) => {
     setTrustedKey(key);
