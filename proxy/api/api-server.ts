@@ -31,6 +31,8 @@ export interface ApiListenerOptions {
   readonly maxBufferedBytes?: number;
   /** The built web console to serve outside /api/ (none: those paths are 404s). */
   readonly consoleDir?: string;
+  /** Other WebSocket endpoints by path (e.g. /api/v1/exec for `sluice exec`): each answers its own upgrades and closes with the listener. */
+  readonly sockets?: Readonly<Record<string, { upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void; close(): Promise<void> }>>;
 }
 
 export interface ApiListener {
@@ -69,6 +71,8 @@ export async function startApiListener(options: ApiListenerOptions): Promise<Api
   server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const url = new URL(request.url ?? '/', 'http://api.invalid');
+    const endpoint = Object.hasOwn(options.sockets ?? {}, url.pathname) ? options.sockets![url.pathname] : undefined;
+    if (endpoint) return endpoint.upgrade(request, socket, head);
     if (url.pathname !== EVENTS_PATH) return refuseUpgrade(socket, 404, { code: 'not_found', message: `no WebSocket at ${JSON.stringify(url.pathname.slice(0, 200))}; events are at ${EVENTS_PATH}` });
     const identity = tickets.redeem(url.searchParams.get('ticket') ?? '');
     if (!identity) {
@@ -101,7 +105,7 @@ export async function startApiListener(options: ApiListenerOptions): Promise<Api
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await hub.closeAll();
+        await Promise.all([hub.closeAll(), ...Object.values(options.sockets ?? {}).map((endpoint) => endpoint.close())]);
         sockets.close();
         server.closeAllConnections();
         await stopped;

@@ -132,14 +132,14 @@ async function post(target: ApiTarget, credential: string, method: string, input
   return parsed;
 }
 
-function pinCheck(target: ApiTarget) {
+export function pinCheck(target: ApiTarget) {
   return (_host: string, cert: { fingerprint256: string }): Error | undefined =>
     cert.fingerprint256 === target.pinnedFingerprint
       ? undefined
       : new ApiCallError(`the gateway at ${target.base.origin} presented a certificate (sha256 ${cert.fingerprint256}) that is not the one in ${target.pinnedFrom} (sha256 ${target.pinnedFingerprint}): is it the gateway this config describes?`);
 }
 
-function describeNetworkError(error: Error, where: string, target: ApiTarget): Error {
+export function describeNetworkError(error: Error, where: string, target: ApiTarget): Error {
   if (error instanceof ApiCallError) return error;
   const code = (error as NodeJS.ErrnoException).code ?? '';
   if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT'].includes(code)) {

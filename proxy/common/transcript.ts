@@ -6,6 +6,7 @@
 
 import { httpRequestFrames, httpResponseLines, websocketLine } from './http-transcript.js';
 import { printable } from './printable.js';
+import { commandPromptLine, terminalFrame } from './terminal-transcript.js';
 
 export type TranscriptFrameKind = 'prompt' | 'statement' | 'decision' | 'approval' | 'result' | 'error' | 'notice' | 'end';
 
@@ -17,7 +18,10 @@ export interface TranscriptFrame {
   readonly seq: number;
   /** `prompt` is the session's opening banner; `statement` is the prompt with the statement typed. */
   readonly kind: TranscriptFrameKind;
-  /** Lines to print, each ending with \n. */
+  /**
+   * Lines to print, each ending with \n; a terminal session's output (a `result` frame) is the
+   * text as the terminal got it, escaped, and may end mid-line.
+   */
   readonly text: string;
 }
 
@@ -50,26 +54,42 @@ export function transcriptFrames(session: TranscriptSession, events: readonly Tr
   const announced = new Set(events.filter((event) => event.kind === 'decision').map((event) => str(record(event.payload).approval)));
   let statements = 0;
   let errors = 0;
+  // A terminal session's command, once a decision or its start has shown it.
+  let commandShown = false;
 
-  const push = (time: number, seq: number, kind: TranscriptFrameKind, lines: readonly string[]) => {
-    if (lines.length === 0) return;
+  const pushText = (time: number, seq: number, kind: TranscriptFrameKind, text: string) => {
+    if (text === '') return;
     // Never before the frame already shown: a statement's start is estimated from its duration.
     const at = Math.max(time, frames.at(-1)?.time ?? time);
-    frames.push({ time: at, seq, kind, text: lines.map((line) => `${line}\n`).join('') });
+    // Terminal output may stop mid-line: what follows starts on a line of its own.
+    const open = frames.length > 0 && !frames.at(-1)!.text.endsWith('\n');
+    frames.push({ time: at, seq, kind, text: open && kind !== 'result' ? `\n${text}` : text });
+  };
+  const push = (time: number, seq: number, kind: TranscriptFrameKind, lines: readonly string[]) => {
+    if (lines.length > 0) pushText(time, seq, kind, lines.map((line) => `${line}\n`).join(''));
   };
 
   for (const event of events) {
     const p = record(event.payload);
     const time = num(event.time) ?? frames.at(-1)?.time ?? 0;
     const seq = num(event.seq) ?? 0;
+    if (p.channel === 'terminal') {
+      const frame = terminalFrame(event.kind, p, commandShown);
+      if (event.kind === 'notice' && p.action === 'start') commandShown = true;
+      if (frame) pushText(time, seq, frame.kind, frame.text);
+      continue;
+    }
     switch (event.kind) {
       case 'connect':
         database = str(p.resource) ?? database;
         push(time, seq, 'prompt', [banner(session.id, database, p)]);
         break;
       case 'decision':
-        // An HTTP request is already on screen from its http_request event.
-        if (p.protocol !== 'http') push(time, seq, 'statement', statementLines(database, str(p.text), record(answers.get(event)?.payload).params));
+        // An HTTP request is already on screen from its http_request event; a command is shown after a `$ ` prompt.
+        if (p.protocol === 'exec') {
+          push(time, seq, 'statement', [commandPromptLine(p.command)]);
+          commandShown = true;
+        } else if (p.protocol !== 'http') push(time, seq, 'statement', statementLines(database, str(p.text), record(answers.get(event)?.payload).params));
         push(time, seq, 'decision', [decisionLine(p)]);
         break;
       case 'http_request': {

@@ -49,6 +49,7 @@ export function policyProblems(rules: readonly Record<string, unknown>[], resour
       }
     }
     problems.push(...httpMatcherProblems(match, index, named, named.map((name) => (name === '*' ? '*' : typeOf.get(name)))));
+    problems.push(...execMatcherProblems(match, index, named, named.map((name) => (name === '*' ? '*' : typeOf.get(name)))));
   });
   return problems;
 }
@@ -74,6 +75,21 @@ function httpMatcherProblems(match: Record<string, unknown>, index: number, name
         path: ['policy', index, 'match', key],
         message: `${key} match HTTP requests, but this rule names resources that are not http: ${others.join(', ')}; remove ${key} or name only http resources`,
       }));
+}
+
+/** `args` (commands on exec resources) with SQL or HTTP matchers, or on a rule naming resources that are not exec. */
+function execMatcherProblems(match: Record<string, unknown>, index: number, named: readonly unknown[], types: readonly unknown[]): { path: Path; message: string }[] {
+  if (match.args === undefined) return [];
+  const other = [...SQL_MATCHERS, ...HTTP_MATCHERS].find((key) => match[key] !== undefined);
+  if (other) {
+    return [{ path: ['policy', index, 'match', 'args'], message: `args match commands of exec resources and ${other} does not, so this rule could never match anything; split it into one rule for each` }];
+  }
+  const others: string[] = [];
+  named.forEach((name, i) => {
+    const type = types[i];
+    if (type !== undefined && type !== 'exec' && type !== '*') others.push(`${String(name)} (${String(type)})`);
+  });
+  return others.length === 0 ? [] : [{ path: ['policy', index, 'match', 'args'], message: `args match commands, but this rule names resources that are not exec: ${others.join(', ')}; remove args or name only exec resources` }];
 }
 
 /** What is wrong with a group entry's `{claim}` placeholders, or undefined when nothing is. */

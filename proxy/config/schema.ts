@@ -5,6 +5,7 @@ import { patternProblem } from '../masking/custom-pattern.js';
 import { jsonPathProblem } from '../masking/json-path.js';
 import { DETECTOR_NAMES, MASKING_STRATEGIES } from '../masking/masking-types.js';
 import { RESERVED_RULE_NAMES } from '../policy/gateway-decisions.js';
+import { execArgsPatternProblem } from '../policy/exec-command.js';
 import { httpMethodProblem, httpPathGlobProblem } from '../policy/http-request.js';
 import { DEFAULT_DANGEROUS_FUNCTIONS } from '../sql/dangerous-functions.js';
 import { STATEMENT_FLAGS } from '../sql/statement-class.js';
@@ -190,13 +191,40 @@ const httpResource = z.strictObject({
   pass_content_types: z.array(contentTypeGlob).default([]),
 });
 
-const execResource = z.strictObject({
-  name,
-  type: z.literal('exec'),
-  command: z.array(nonEmptyText('an argument')).min(1, 'must name the program to run'),
-  env: z.record(text('an environment variable name').regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name'), secretValue).default({}),
-  cwd: nonEmptyText('a directory').optional(),
+const envName = text('an environment variable name').regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name');
+/** `{file:NAME}` in a command argument: the path of that generated file. */
+export const EXEC_FILE_PLACEHOLDER = /\{file:([A-Za-z0-9][A-Za-z0-9_.-]{0,62})\}/g;
+
+/** A file the gateway writes (0600, in a private directory removed after the command) for a command to read its secret from. */
+const execFile = z.strictObject({
+  content: secretValue,
+  /** A variable the command gets with the file's path (e.g. KUBECONFIG). */
+  env: envName.optional(),
 });
+
+const execResource = z
+  .strictObject({
+    name,
+    type: z.literal('exec'),
+    /** The program and its fixed arguments (argv: never run through a shell); the caller's arguments follow. */
+    command: z.array(nonEmptyText('an argument')).min(1, 'must name the program to run'),
+    /** Variables the command gets, secrets included (never on its command line, where `ps` shows them). */
+    env: z.record(envName, secretValue).default({}),
+    files: z.record(text('a file name').regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 letters, digits, "_", "-", "." (a file name)'), execFile).default({}),
+    cwd: nonEmptyText('a directory').optional(),
+    /** How long the command may run before it is ended (SIGTERM, then SIGKILL). */
+    timeout: duration('a duration').refine((ms) => ms >= 1_000 && ms <= 86_400_000, 'must be between 1s and 24h').default(3_600_000),
+  })
+  .superRefine((resource, ctx) => {
+    resource.command.forEach((arg, index) => {
+      for (const [, file] of arg.matchAll(EXEC_FILE_PLACEHOLDER)) {
+        if (!Object.hasOwn(resource.files, file!)) ctx.addIssue({ code: 'custom', path: ['command', index], message: `names {file:${file}}, but \`files\` has no ${file}` });
+      }
+    });
+    for (const [file, spec] of Object.entries(resource.files)) {
+      if (spec.env !== undefined && Object.hasOwn(resource.env, spec.env)) ctx.addIssue({ code: 'custom', path: ['files', file, 'env'], message: `${spec.env} is also set in \`env\`; set it in one place` });
+    }
+  });
 
 const resource = z.discriminatedUnion('type', [postgresResource, httpResource, execResource], {
   error: 'needs `type`: postgres, http or exec',
@@ -228,6 +256,8 @@ const policyRule = z.strictObject({
       methods: z.array(text('an HTTP method').superRefine(refineWith(httpMethodProblem)).transform((method) => method.toUpperCase())).min(1, 'must list at least one method').optional(),
       paths: z.array(text('a path glob').superRefine(refineWith(httpPathGlobProblem))).min(1, 'must list at least one path').optional(),
       fields: z.array(text('a JSON field path').superRefine(refineWith(jsonPathProblem))).min(1, 'must list at least one field path').optional(),
+      // Commands on exec resources: patterns over the caller's arguments (proxy/policy/exec-command.ts).
+      args: z.array(text('an arguments pattern').superRefine(refineWith(execArgsPatternProblem))).min(1, 'must list at least one pattern').optional(),
     })
     .default({}),
   effect: z.enum(['allow', 'deny', 'approve'], { error: 'must be allow, deny or approve' }),

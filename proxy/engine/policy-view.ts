@@ -89,11 +89,13 @@ function resourceView(resource: ResourceConfig): ResourceView {
     }
     case 'exec': {
       const names = Object.keys(resource.env);
+      const files = Object.keys(resource.files);
+      const held = [...(names.length > 0 ? [`environment ${names.join(', ')}`] : []), ...(files.length > 0 ? [`generated files ${files.join(', ')}`] : [])];
       return {
         name: resource.name,
         type: 'exec',
         upstream: commandLine(resource.command),
-        credential: names.length > 0 ? `environment ${names.join(', ')} (held by Sluice)` : 'none',
+        credential: held.length > 0 ? `${held.join('; ')} (held by Sluice)` : 'none',
       };
     }
   }

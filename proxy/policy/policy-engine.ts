@@ -3,6 +3,7 @@ import type { StatementClass } from '../sql/statement-class.js';
 import { allowWhy, defaultReason, excerpt, generatedReason, restrictiveWhy } from './decision-text.js';
 import type { Decision, Effect, PolicyRequest, TraceStep } from './decision.js';
 import { denied, emptyMessageDecision, GATEWAY_RULES, unknownPreparedDecision } from './gateway-decisions.js';
+import { decideExecCommand, type ExecPolicyRequest } from './exec-decide.js';
 import { decideHttpRequest, httpRequestWantsFields, type HttpPolicyRequest } from './http-decide.js';
 import type { HttpRequestClass } from './http-request.js';
 import { appliesToCaller, appliesToResource, compileRule, restrictiveHit, uncovered, type Caller, type CompiledRule, type Hit } from './rule-match.js';
@@ -50,16 +51,23 @@ export class PolicyEngine {
   readonly #rulesByResource: ReadonlyMap<string, readonly CompiledRule[]>;
   /** Per http resource, the rules that can apply to its requests (none listing SQL dimensions), in file order. */
   readonly #httpRulesByResource: ReadonlyMap<string, readonly CompiledRule[]>;
+  /** Per exec resource, the rules that can apply to its commands (none listing SQL or HTTP dimensions), in file order. */
+  readonly #execRulesByResource: ReadonlyMap<string, readonly CompiledRule[]>;
 
   constructor(config: Pick<Config, 'policy' | 'resources'>) {
     const rules = config.policy.map(compileRule);
     this.#resources = new Map(config.resources.map((resource) => [resource.name, resource]));
     // A rule with HTTP dimensions never matches a statement, nor one with SQL dimensions a request.
-    const sqlRules = rules.filter((rule) => rule.http === undefined);
-    const httpRules = rules.filter((rule) => !rule.sql);
+    // Nor one with `args` (exec) a statement or a request, nor one with SQL or HTTP dimensions a command.
+    const sqlRules = rules.filter((rule) => rule.http === undefined && rule.exec === undefined);
+    const httpRules = rules.filter((rule) => !rule.sql && rule.exec === undefined);
+    const execRules = rules.filter((rule) => !rule.sql && rule.http === undefined);
     this.#rulesByResource = new Map(config.resources.map((resource) => [resource.name, sqlRules.filter((rule) => appliesToResource(rule, resource.name))]));
     this.#httpRulesByResource = new Map(
       config.resources.filter((resource) => resource.type === 'http').map((resource) => [resource.name, httpRules.filter((rule) => appliesToResource(rule, resource.name))]),
+    );
+    this.#execRulesByResource = new Map(
+      config.resources.filter((resource) => resource.type === 'exec').map((resource) => [resource.name, execRules.filter((rule) => appliesToResource(rule, resource.name))]),
     );
   }
 
@@ -124,6 +132,11 @@ export class PolicyEngine {
     return decideHttpRequest(this.#httpRulesByResource.get(request.resource), request);
   }
 
+  /** The decision for one command on an exec resource (see exec-decide.ts). */
+  decideExec(request: ExecPolicyRequest): Decision {
+    return decideExecCommand(this.#execRulesByResource.get(request.resource), request);
+  }
+
   /** Whether deciding this request needs its body's fields (a rule for the caller names fields and matches its method and path). */
   httpWantsFields(identity: Caller, resource: string, request: HttpRequestClass): boolean {
     return httpRequestWantsFields(this.#httpRulesByResource.get(resource), identity, request);
@@ -137,7 +150,7 @@ export class PolicyEngine {
   resourcesFor(identity: Caller): string[] {
     const names: string[] = [];
     for (const [name, sqlRules] of this.#rulesByResource) {
-      const rules = this.#httpRulesByResource.get(name) ?? sqlRules;
+      const rules = this.#httpRulesByResource.get(name) ?? this.#execRulesByResource.get(name) ?? sqlRules;
       if (rules.some((rule) => rule.effect !== 'deny' && appliesToCaller(rule, identity))) names.push(name);
     }
     return names;

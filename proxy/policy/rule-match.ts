@@ -2,6 +2,7 @@ import type { StatementKind } from '../common/statement-kinds.js';
 import type { PolicyRuleConfig } from '../config/schema.js';
 import type { StatementClass, StatementFlag } from '../sql/statement-class.js';
 import type { Effect, PolicyRequest } from './decision.js';
+import { compileExecMatch, type CompiledExecMatch } from './exec-decide.js';
 import { compileMatcher, type Matcher } from './glob.js';
 import { compileHttpMatch, hasSqlDimensions, type CompiledHttpMatch } from './http-rule-match.js';
 
@@ -35,6 +36,8 @@ export interface CompiledRule {
   readonly http?: CompiledHttpMatch;
   /** The rule lists SQL dimensions (kinds, relations, flags): it never matches an HTTP request. */
   readonly sql: boolean;
+  /** Exec dimensions (args): a rule listing them matches only commands of exec resources. */
+  readonly exec?: CompiledExecMatch;
 }
 
 /** What a restrictive rule hit, for its trace line and reason. */
@@ -69,6 +72,7 @@ export function compileRule(rule: PolicyRuleConfig): CompiledRule {
     flags: match.flags && new Set(match.flags),
     http: compileHttpMatch(rule),
     sql: hasSqlDimensions(rule),
+    exec: compileExecMatch(rule),
   };
 }
 

@@ -6,6 +6,7 @@ import { loadBundleSigner, type BundleSigner } from '../../audit/bundle-signer.j
 import { readManifestUnverified, type BundleFilter } from '../../common/bundle-format.js';
 import { stringOption, type Command, type ParsedArgs } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../io.js';
+import { exportAsciicast } from './export-asciicast.js';
 import { withReader } from './sessions.js';
 
 // `sluice export` writes a signed bundle of recorded sessions that `sluice verify FILE.sluice`
@@ -27,7 +28,7 @@ interface PlannedBundle {
 export const exportCommand: Command = {
   words: ['export'],
   summary: 'write recorded sessions, the ledger and checkpoints to a signed bundle for offline verification',
-  usage: '[--config FILE] [--session ID ...] [--since T] [--until T] [--resource NAME] [--gateway KID] -o FILE.sluice [--force]',
+  usage: '[--config FILE] [--session ID ...] [--since T] [--until T] [--resource NAME] [--gateway KID] -o FILE.sluice [--force] | --asciicast SESSION [-o FILE.cast]',
   details: [
     'Reads the audit store of the config (--config, else $SLUICE_CONFIG, else ./sluice.yaml),',
     'also while `sluice serve` writes it, and writes the chosen sessions with their events, the',
@@ -40,6 +41,8 @@ export const exportCommand: Command = {
     'gateways go to one bundle each, FILE-<first 8 characters of the gateway\'s key id>.sluice;',
     '--gateway KID (or a prefix of it, from `sluice verify`) exports one gateway\'s only.',
     "Check it with 'sluice verify FILE.sluice --key KEY' (the key from 'sluice key show').",
+    '--asciicast SESSION writes one terminal session (sluice exec, sluice run) as an asciicast v2',
+    'file (asciinema play FILE.cast), to -o FILE or to stdout; its output as recorded (masked).',
   ],
   options: {
     config: { type: 'string', short: 'c' },
@@ -50,9 +53,16 @@ export const exportCommand: Command = {
     gateway: { type: 'string' },
     output: { type: 'string', short: 'o' },
     force: { type: 'boolean' },
+    asciicast: { type: 'string' },
   },
   async run(args, io) {
     const output = stringOption(args, 'output');
+    const cast = stringOption(args, 'asciicast');
+    if (cast !== undefined) {
+      const mixed = ['session', 'since', 'until', 'resource', 'gateway'].find((name) => args.values[name] !== undefined);
+      if (mixed) throw new UsageError(`sluice export: --asciicast exports one session; --${mixed} is for bundles`, 'drop one of them');
+      return exportAsciicast(args, io, cast, output, args.values.force === true);
+    }
     if (!output) throw new UsageError('sluice export: where to? -o FILE.sluice is required', 'pass e.g. -o audit.sluice');
     const filter = parseFilter(args);
     const path = resolve(io.cwd, output);
