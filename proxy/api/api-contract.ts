@@ -9,6 +9,8 @@ import { transcriptFrames, type TranscriptFrame } from '../common/transcript.js'
 import type { EngineEventMap, EngineEventName } from '../engine/engine-events.js';
 import type { AuthMethod, Identity } from '../identity/identity.js';
 import { PreviewRulesError, type PreviewColumn, type PreviewResult } from '../masking/masking-preview.js';
+import type { RunFinishResult, RunGrant, RunOutputResult, RunService } from '../run/run-service.js';
+import { DEFAULT_RUN_TTL_MS, MAX_RUN_TTL_MS } from '../run/run-limits.js';
 import { ApiFailure, type ApiResult } from './api-result.js';
 import type { ApiRole } from './api-roles.js';
 
@@ -18,6 +20,7 @@ export type { TranscriptFrame } from '../common/transcript.js';
 export type { ApiError, ApiErrorCode, ApiResult } from './api-result.js';
 export type { ApiRole } from './api-roles.js';
 export type { PreviewCell, PreviewResult } from '../masking/masking-preview.js';
+export type { RunFinishResult, RunGrant, RunOutputResult } from '../run/run-service.js';
 
 /** What `policy.explain` asks: how policy would decide this statement for this caller. */
 export interface ExplainInput {
@@ -42,6 +45,8 @@ export interface ApiServices {
   readonly maskingConfig?: MaskingConfigService;
   /** Resources and policy as configured, without secrets. */
   readonly policyView: () => PolicyView;
+  /** `sluice run`: session credentials and terminal recordings (absent: this engine does not host runs). */
+  readonly runs?: RunService;
 }
 
 /** The masking section of the gateway's config file, read and written by the rule editor. */
@@ -116,6 +121,8 @@ export interface ApiContext {
   readonly identity: Identity;
   readonly roles: ReadonlySet<ApiRole>;
   readonly services: ApiServices;
+  /** Where the call came from (address:port), when the transport knows. */
+  readonly client?: string;
 }
 
 /** `any`: every authenticated caller, whatever their roles. */
@@ -332,7 +339,54 @@ export const API_METHODS = {
     input: z.strictObject({}),
     handler: async (_input, ctx): Promise<PolicyView> => ctx.services.policyView(),
   }),
+
+  'runs.start': method({
+    role: 'any',
+    summary: '`sluice run`: a session credential for one command, and its terminal recording',
+    input: z.strictObject({
+      command: z.array(text('an argument', 4096), { error: 'expected the command as a list of arguments' }).min(1, 'must name a command').max(256, 'must have at most 256 arguments'),
+      cols: z.number().int().min(1).max(1000).optional(),
+      rows: z.number().int().min(1).max(1000).optional(),
+      ttl_ms: z.number().int().min(1_000, 'must be at least 1000 (a second)').max(MAX_RUN_TTL_MS, `must be at most ${MAX_RUN_TTL_MS} (a day)`).optional(),
+      host: text('a host name', 255).optional(),
+    }),
+    handler: async (input, ctx): Promise<RunGrant> =>
+      runs(ctx).start(ctx.identity, {
+        command: input.command,
+        cols: input.cols ?? 80,
+        rows: input.rows ?? 24,
+        ttlMs: input.ttl_ms ?? DEFAULT_RUN_TTL_MS,
+        application: input.host ? `sluice run on ${input.host}` : 'sluice run',
+        clientAddress: ctx.client ?? 'local',
+      }),
+  }),
+
+  'runs.output': method({
+    role: 'any',
+    summary: "a run's terminal output: masked, recorded, and echoed back masked when asked",
+    input: z.strictObject({ run: id('a run id'), control: id('the run control key'), data: text('output', 1024 * 1024), echo: z.boolean().optional() }),
+    handler: async (input, ctx): Promise<RunOutputResult> => runs(ctx).output(ctx.identity, input.run, input.control, input.data, input.echo ?? false),
+  }),
+
+  'runs.finish': method({
+    role: 'any',
+    summary: "a run's command ended: its exit recorded, its credential revoked",
+    input: z.strictObject({
+      run: id('a run id'),
+      control: id('the run control key'),
+      exit_code: z.number().int().min(0).max(255).nullable(),
+      signal: text('a signal name', 32).nullable(),
+      echo: z.boolean().optional(),
+    }),
+    handler: async (input, ctx): Promise<RunFinishResult> => runs(ctx).finish(ctx.identity, input.run, input.control, { exitCode: input.exit_code, signal: input.signal }, input.echo ?? false),
+  }),
 } as const;
+
+function runs(ctx: ApiContext): RunService {
+  const service = ctx.services.runs;
+  if (!service) throw new ApiFailure('unavailable', 'this gateway does not host `sluice run` sessions');
+  return service;
+}
 
 function maskingConfig(ctx: ApiContext): MaskingConfigService {
   const service = ctx.services.maskingConfig;

@@ -18,8 +18,8 @@ export interface ApiDispatchOptions {
  * Runs one call for an authenticated caller: method lookup, role check, input validation, the
  * handler, and every failure turned into an ApiResult error. Never throws.
  */
-export async function invokeApi(name: string, input: unknown, identity: Identity, options: ApiDispatchOptions): Promise<ApiResult<unknown>> {
-  const result = await dispatch(name, input, identity, options);
+export async function invokeApi(name: string, input: unknown, identity: Identity, options: ApiDispatchOptions, client?: string): Promise<ApiResult<unknown>> {
+  const result = await dispatch(name, input, identity, options, client);
   options.log.info('api call', {
     method: isApiMethodName(name) ? name : JSON.stringify(name.slice(0, 100)),
     subject: identity.subject,
@@ -28,15 +28,19 @@ export async function invokeApi(name: string, input: unknown, identity: Identity
   return result;
 }
 
-async function dispatch(name: string, input: unknown, identity: Identity, options: ApiDispatchOptions): Promise<ApiResult<unknown>> {
+async function dispatch(name: string, input: unknown, identity: Identity, options: ApiDispatchOptions, client: string | undefined): Promise<ApiResult<unknown>> {
   if (!isApiMethodName(name)) return failed('not_found', `the engine API has no method ${JSON.stringify(name.slice(0, 100))}`);
   // Widened once here: each entry's own types were checked where the table declares it.
+  // A command's session credential reaches resources; of the API, only its client's own calls.
+  if (identity.run !== undefined && name !== 'runs.output' && name !== 'runs.finish') {
+    return failed('forbidden', 'a `sluice run` session credential reaches resources (PostgreSQL, HTTP), not the engine API');
+  }
   const spec = API_METHODS[name] as unknown as ApiMethod<z.ZodType, unknown>;
   const roles = rolesOf(identity, options.roles);
   if (spec.role !== 'any' && !roles.has(spec.role)) return failed('forbidden', roleRefusal(name, spec.role, identity));
   const parsed = spec.input.safeParse(input);
   if (!parsed.success) return failed('invalid_input', describeIssues(parsed.error.issues));
-  const ctx: ApiContext = { identity, roles, services: options.services };
+  const ctx: ApiContext = { identity, roles, services: options.services, ...(client !== undefined && { client }) };
   try {
     return { ok: true, value: await spec.handler(parsed.data, ctx) };
   } catch (error) {

@@ -83,7 +83,7 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
 
   const body = await readJsonBody(request);
   if (!body.ok) return send(response, body.status, failed('invalid_input', body.message), { close: body.status === 413 });
-  const result = await invokeApi(name!, body.value, auth.value, options.dispatch);
+  const result = await invokeApi(name!, body.value, auth.value, options.dispatch, `${client}:${request.socket.remotePort ?? 0}`);
   send(response, result.ok ? 200 : HTTP_STATUS[result.error.code], result);
 }
 

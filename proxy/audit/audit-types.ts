@@ -38,6 +38,8 @@ export interface SessionStart {
   readonly identity: RecordedIdentity;
   readonly clientAddress: string;
   readonly application: string | null;
+  /** The `sluice run` this session belongs to (its credential was presented): kept in the connect event. */
+  readonly run?: string;
 }
 
 export interface SessionCounters {

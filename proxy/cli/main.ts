@@ -8,7 +8,9 @@ import { checkConfigCommand } from './commands/check-config.js';
 import { denyCommand } from './commands/deny.js';
 import { keyShowCommand } from './commands/key-show.js';
 import { exportCommand } from './commands/export.js';
+import { execCommand } from './commands/exec.js';
 import { replayCommand } from './commands/replay.js';
+import { runCommand } from './commands/run.js';
 import { verifyCommand } from './commands/verify.js';
 import { policyExplainCommand } from './commands/policy-explain.js';
 import { serveCommand } from './commands/serve.js';
@@ -19,12 +21,10 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, processIo, UsageError, type CliIo } f
 import { packageVersion } from './version.js';
 
 /** The verbs that exist today; `--help` lists exactly these. A sub-verb comes before its parent: the first match runs. */
-export const COMMANDS: readonly Command[] = [approvalsCommand, approveCommand, checkConfigCommand, denyCommand, exportCommand, keyShowCommand, policyExplainCommand, replayCommand, serveCommand, sessionsShowCommand, sessionsCommand, tokenCreateCommand, verifyCommand, whoamiCommand];
+export const COMMANDS: readonly Command[] = [approvalsCommand, approveCommand, checkConfigCommand, denyCommand, execCommand, exportCommand, keyShowCommand, policyExplainCommand, replayCommand, runCommand, serveCommand, sessionsShowCommand, sessionsCommand, tokenCreateCommand, verifyCommand, whoamiCommand];
 
 /** Verbs the design promises but that have not landed: say so instead of "unknown command". */
 const PLANNED: Readonly<Record<string, string>> = {
-  run: 'CI without secrets (sluice run)',
-  exec: 'CI without secrets (command sessions)',
   mcp: 'the MCP gateway',
 };
 
@@ -44,7 +44,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   try {
     if (!command) throw unknownCommand(argv);
     const rest = argv.slice(command.words.length);
-    if (rest.includes('--help') || rest.includes('-h')) {
+    // After `--` everything is the command's (sluice exec RES -- --help asks the command for help).
+    const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+    if (own.includes('--help') || own.includes('-h')) {
       io.stdout(commandHelp(command));
       return EXIT_OK;
     }

@@ -2,6 +2,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import type { ApiServices } from '../api/api-contract.js';
 import { startApiListener, type ApiListener } from '../api/api-server.js';
 import { createApprovalBroker } from '../approvals/approval-broker.js';
 import type { ApprovalBroker } from '../approvals/approval-types.js';
@@ -38,6 +39,15 @@ import { defaultConsoleDir } from '../api/console-files.js';
 import { EngineEvents } from './engine-events.js';
 import { observedStore } from './observed-store.js';
 import { upstreamTargets } from './upstream-targets.js';
+import type { Identity } from '../identity/identity.js';
+import { RunCredentials } from '../identity/run-credentials.js';
+import { RunService } from '../run/run-service.js';
+import { runEndpoints } from '../run/run-endpoints.js';
+import { ExecGateway } from '../exec/exec-session.js';
+import { EXEC_PATH } from '../exec/exec-protocol.js';
+import { execSocketEndpoint } from '../exec/exec-socket.js';
+import { heldSecrets } from '../exec/held-secrets.js';
+import type { ExecResourceConfig } from '../exec/exec-launch.js';
 
 export interface EngineOptions extends AuthenticatorOptions {
   readonly log: Logger;
@@ -64,6 +74,12 @@ export interface Engine {
   readonly postgresTls: { readonly mode: 'off' | 'configured' | 'generated' | 'reused'; readonly fingerprint256?: string };
   /** The engine API listener (listen.api), for the banner; undefined when not configured. */
   readonly api: { readonly url: string; readonly tls: Engine['postgresTls'] } | undefined;
+  /** Command sessions of exec resources (`sluice exec`, over the api listener); undefined without exec resources or listen.api. */
+  readonly exec: ExecGateway | undefined;
+  /** What the engine API's methods run on, for transports other than the api listener (the desktop app's IPC). */
+  readonly apiServices: ApiServices;
+  /** Who a credential stands for, as every listener checks it (an in-process caller: an embedded `sluice run`). */
+  authenticate(credential: string): Promise<Identity>;
   close(): Promise<void>;
 }
 
@@ -158,16 +174,24 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   approvals.on('decided', (approval) => events.emit('approval.decided', approval));
 
   // One authenticator for every listener: one JWKS cache per issuer.
-  const authenticator = new Authenticator(config.identity, options);
+  // `sluice run` session credentials are known to this engine only, for as long as their runs.
+  const runCredentials = new RunCredentials();
+  const authenticator = new Authenticator(config.identity, { ...options, runCredentials });
+  let runs: RunService | undefined;
   let postgresTls: Engine['postgresTls'] = { mode: 'off' };
+  let postgresCertificate: string | undefined;
   let apiListener: ApiListener | undefined;
   let api: Engine['api'];
+  let exec: ExecGateway | undefined;
+  let apiServices: ApiServices;
   try {
     const listen = config.listen.postgres;
     if (listen) {
       const material = await listenerTls(config.data_dir, listen);
       const secureContext = material && createSecureContext({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' });
       postgresTls = tlsMode(material);
+      // The gateway's own certificate is handed to `sluice run` commands to verify it by.
+      if (material && material.source !== 'configured') postgresCertificate = material.cert.toString();
       postgres = await startPostgresListener({
         host: listen.address.host,
         port: listen.address.port,
@@ -205,8 +229,56 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
       tlsFor: (listen) => listenerTls(config.data_dir, listen),
     });
 
+    runs = new RunService({
+      store,
+      credentials: runCredentials,
+      events,
+      masking: () => masking.rules,
+      secrets: () => heldSecrets(config),
+      endpoints: (identity) =>
+        runEndpoints(identity, {
+          postgres,
+          postgresTls: postgresTls.mode !== 'off',
+          postgresCertificate,
+          http,
+          postgresResources: [...targets.keys()],
+          httpResources: config.resources.filter((resource) => resource.type === 'http').map((resource) => resource.name),
+          resources: (who) => policy.resourcesFor(who),
+        }),
+      log,
+    });
+
+    // The engine API's services: served by the api listener, and by the desktop app over IPC.
+    apiServices = {
+      runs,
+      approvals,
+      audit: store,
+      explain: async (input) => explainSql(policy, classifier, input),
+      previewMasking: maskingPreviewService({ policy, classifier, targets, catalogs: masking.catalogs, key: maskingKey }),
+      // The masking list follows the rule editor's saves.
+      policyView: () => policyView({ ...config, masking: maskingInForce }),
+      ...(options.configFile !== undefined && {
+        maskingConfig: maskingConfigService({
+          file: options.configFile,
+          store,
+          // HTTP connections are sessions too, and keep their rules the same way.
+          openSessions: () => (postgres?.sessions ?? 0) + (http?.connections ?? 0),
+          apply: (rules) => {
+            masking.rules = new MaskingRules(rules, maskingKey);
+            maskingInForce = [...rules];
+          },
+          log,
+          ...(options.env && { env: options.env }),
+        }),
+      }),
+    };
+
     // The engine API: approvals, sessions and policy for approvers and auditors (proxy/api).
     const apiListen = config.listen.api;
+    const execResources = new Map(config.resources.filter((resource): resource is ExecResourceConfig => resource.type === 'exec').map((resource) => [resource.name, resource]));
+    if (apiListen && execResources.size > 0) {
+      exec = new ExecGateway({ resources: execResources, policy, approvals, store, masking, strictAudit: config.audit.durability === 'strict', heldSecrets: heldSecrets(config), log });
+    }
     if (apiListen) {
       const material = await listenerTls(config.data_dir, apiListen);
       apiListener = await startApiListener({
@@ -215,37 +287,19 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         tls: material && { cert: material.cert, key: material.key },
         authenticator,
         roles: config.roles,
-        services: {
-          approvals,
-          audit: store,
-          explain: async (input) => explainSql(policy, classifier, input),
-          previewMasking: maskingPreviewService({ policy, classifier, targets, catalogs: masking.catalogs, key: maskingKey }),
-          // The masking list follows the rule editor's saves.
-          policyView: () => policyView({ ...config, masking: maskingInForce }),
-          ...(options.configFile !== undefined && {
-            maskingConfig: maskingConfigService({
-              file: options.configFile,
-              store,
-              // HTTP connections are sessions too, and keep their rules the same way.
-              openSessions: () => (postgres?.sessions ?? 0) + (http?.connections ?? 0),
-              apply: (rules) => {
-                masking.rules = new MaskingRules(rules, maskingKey);
-                maskingInForce = [...rules];
-              },
-              log,
-              ...(options.env && { env: options.env }),
-            }),
-          }),
-        },
+        services: apiServices,
         consoleDir: options.consoleDir ?? defaultConsoleDir(),
         events,
         log,
+        ...(exec && { sockets: { [EXEC_PATH]: execSocketEndpoint({ gateway: exec, authenticator, log }) } }),
       }).catch((error: unknown) => {
         throw cannotListen('listen.api', apiListen.address, error);
       });
       api = { url: apiListener.url, tls: tlsMode(material) };
     }
   } catch (error) {
+    await runs?.close();
+    await exec?.close();
     await postgres?.close();
     await http?.close();
     await approvals.close();
@@ -269,10 +323,16 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
     events,
     postgresTls,
     api,
+    exec,
+    apiServices,
+    authenticate: (credential) => authenticator.authenticate(credential),
     close() {
       closing ??= (async () => {
-        // First, so no decision arrives while the rest shuts down.
+        // First, so no decision arrives while the rest shuts down (it ends exec sessions too).
         await apiListener?.close();
+        // Runs still open end as aborted, their credentials revoked.
+        await runs?.close();
+        await exec?.close();
         // Held statements end as cancelled (their clients get an error) before the listener closes.
         await approvals.close();
         await postgres?.close();

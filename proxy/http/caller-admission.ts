@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { authenticateCaller, bearerCredential } from '../api/api-auth.js';
+import { isRunCredential } from '../identity/run-credentials.js';
 import type { Logger } from '../engine/logger.js';
 import type { Identity } from '../identity/identity.js';
 import { refusal, type Refusal } from './gateway-errors.js';
@@ -71,8 +72,9 @@ export async function admitCaller(req: IncomingMessage, ctx: HttpGatewayContext,
 }
 
 async function authenticate(req: IncomingMessage, ctx: HttpGatewayContext, connection: ClientConnection): Promise<Identity | Refusal> {
-  const credential = bearerCredential(req.headers.authorization);
-  if (typeof credential === 'string') {
+  const credential = callerCredential(req.headers.authorization);
+  // A run credential is looked up every time: it stops working the moment its run ends.
+  if (typeof credential === 'string' && !isRunCredential(credential)) {
     const cached = connection.cachedIdentity(credential, Date.now());
     if (cached) return cached;
   }
@@ -83,6 +85,18 @@ async function authenticate(req: IncomingMessage, ctx: HttpGatewayContext, conne
   }
   connection.remember(credential as string, result.value);
   return result.value;
+}
+
+/**
+ * The caller's credential: `Bearer <token or JWT>`, or HTTP basic auth whose password is one, as
+ * clients send for a URL with user info (the SLUICE_<NAME>_URL `sluice run` gives its command).
+ */
+function callerCredential(header: string | undefined): string | undefined | null {
+  const basic = header === undefined ? null : /^Basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i.exec(header);
+  if (!basic) return bearerCredential(header);
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 && colon < decoded.length - 1 ? decoded.slice(colon + 1) : null;
 }
 
 /** The engine API's authentication logs as `api ...`; here it is the HTTP gateway speaking. */

@@ -102,6 +102,7 @@ export class ClientConnection {
       identity: { subject: identity.subject, issuer: identity.issuer, method: identity.method, groups: identity.groups },
       clientAddress: this.address,
       application: start.application,
+      ...(identity.run !== undefined && { run: identity.run }),
     });
     const session = new HttpSession(recording, identity, resource, start.log);
     start.log.info('http session started', { session: session.id, resource, subject: identity.subject, client: this.address });

@@ -4,6 +4,7 @@ import { AuthError, quoteClaim } from './auth-error.js';
 import type { Identity } from './identity.js';
 import type { FetchFunction } from './issuer-fetch.js';
 import { OidcVerifier } from './oidc-verifier.js';
+import { isRunCredential, type RunCredentials } from './run-credentials.js';
 import { StaticTokenVerifier } from './static-tokens.js';
 
 /** Longer than any real JWT (GitHub's are ~1.5 KB) and cheap to hash; refuses junk early. */
@@ -18,6 +19,8 @@ export interface IdentityConfig {
 export interface AuthenticatorOptions {
   readonly fetch?: FetchFunction;
   readonly now?: () => Date;
+  /** Session credentials of `sluice run`s under way; without it they are refused like unknown tokens. */
+  readonly runCredentials?: RunCredentials;
 }
 
 // Three base64url segments; the last may be empty so `alg: none` tokens reach the JWT path and
@@ -32,10 +35,12 @@ export function looksLikeJwt(credential: string): boolean {
 export class Authenticator {
   readonly #issuers: ReadonlyMap<string, OidcVerifier>;
   readonly #tokens: StaticTokenVerifier;
+  readonly #runs: RunCredentials | undefined;
 
   constructor(config: IdentityConfig, options: AuthenticatorOptions = {}) {
     this.#issuers = new Map(config.oidc.map((issuer) => [issuer.issuer, new OidcVerifier(issuer, options)]));
     this.#tokens = new StaticTokenVerifier(config.tokens);
+    this.#runs = options.runCredentials;
   }
 
   /** Who presented this credential; throws AuthError when it is refused. */
@@ -45,6 +50,11 @@ export class Authenticator {
       throw new AuthError('malformed', `the credential is ${credential.length} characters, more than the ${MAX_CREDENTIAL_LENGTH} accepted`);
     }
     if (looksLikeJwt(credential)) return this.#verifyJwt(credential);
+    if (isRunCredential(credential)) {
+      const identity = this.#runs?.verify(credential);
+      if (!identity) throw new AuthError('expired', 'this `sluice run` session credential is no longer valid: it lives only as long as its command');
+      return identity;
+    }
 
     const identity = this.#tokens.verify(credential);
     if (!identity) throw new AuthError('unknown_token', 'token not recognised: check it was copied whole and is listed in identity.tokens');

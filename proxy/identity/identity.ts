@@ -16,6 +16,8 @@ export interface Identity {
   readonly method: AuthMethod;
   /** When the credential stops being valid (epoch ms), when it says. */
   readonly expiresAt?: number;
+  /** The `sluice run` whose session credential was presented (proxy/identity/run-credentials.ts). */
+  readonly run?: string;
 }
 
 export const STATIC_TOKEN_ISSUER = 'sluice:token';

@@ -255,6 +255,7 @@ function sessionStart(identity: Identity, resource: string, clientAddress: strin
     identity: { subject: identity.subject, issuer: identity.issuer, method: identity.method, groups: identity.groups },
     clientAddress,
     application,
+    ...(identity.run !== undefined && { run: identity.run }),
   };
 }
 

@@ -39,7 +39,7 @@ export class PostgresSessionRecording implements SessionRecording {
       application: start.application,
       startedAt: Math.floor(time / 1000),
     });
-    void this.queue('connect', time, { identity: { subject, issuer, method, groups }, resource: start.resource, client_address: start.clientAddress, application: start.application });
+    void this.queue('connect', time, { identity: { subject, issuer, method, groups }, resource: start.resource, client_address: start.clientAddress, application: start.application, ...(start.run !== undefined && { run: start.run }) });
     void this.writer.insertLedger(this.ledger.append('start', this.id, this.#chain.head, time));
   }
 

@@ -36,6 +36,7 @@ export class SqliteSessionRecording implements SessionRecording {
       resource: start.resource,
       client_address: start.clientAddress,
       application: start.application,
+      ...(start.run !== undefined && { run: start.run }),
     });
     void this.writer.insertLedger(this.ledger('start', this.id, this.#chain.head, time));
   }
