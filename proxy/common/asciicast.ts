@@ -5,6 +5,7 @@
 // Recorded payloads are read defensively; what is not a terminal frame is left out.
 
 import { commandLine } from './command-line.js';
+import { type Payload, num, record, str } from './payload-fields.js';
 
 export interface AsciicastHeader {
   readonly version: 2;
@@ -52,7 +53,6 @@ export class NotATerminalSessionError extends Error {
   }
 }
 
-type Payload = Readonly<Record<string, unknown>>;
 
 /** The asciicast of a recorded terminal session; throws NotATerminalSessionError for any other session. */
 export function asciicastOf(session: AsciicastSession, events: readonly AsciicastSourceEvent[]): Asciicast {
@@ -137,14 +137,5 @@ function round(seconds: number): number {
   return Math.round(seconds * 1_000_000) / 1_000_000;
 }
 
-function record(value: unknown): Payload {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Payload) : {};
-}
 
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
 
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}

@@ -3,8 +3,8 @@
 // `-> text: ...` / `<- text: ...`. Payloads are read defensively, as everything in the replay is.
 
 import { printable } from './printable.js';
+import { type Payload, num, record, str } from './payload-fields.js';
 
-type Payload = Readonly<Record<string, unknown>>;
 
 const MAX_SAMPLE_LINES = 12;
 const MAX_LINE = 160;
@@ -98,14 +98,5 @@ function cut(text: string): string {
   return text.length <= MAX_LINE ? text : `${text.slice(0, MAX_LINE)}…`;
 }
 
-function record(value: unknown): Payload {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Payload) : {};
-}
 
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
 
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}

@@ -6,8 +6,8 @@
 
 import { commandLine } from './command-line.js';
 import { printable } from './printable.js';
+import { type Payload, num, str } from './payload-fields.js';
 
-type Payload = Readonly<Record<string, unknown>>;
 
 export interface TerminalFrame {
   readonly kind: 'statement' | 'result' | 'notice' | 'error';
@@ -53,10 +53,4 @@ function outputText(data: string): string {
   return printable(data.replace(/\r\n/g, '\n'), '\n\t');
 }
 
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
 
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}

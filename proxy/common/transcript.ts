@@ -7,6 +7,7 @@
 import { httpRequestFrames, httpResponseLines, websocketLine } from './http-transcript.js';
 import { printable } from './printable.js';
 import { commandPromptLine, terminalFrame } from './terminal-transcript.js';
+import { type Payload, num, record, str } from './payload-fields.js';
 
 export type TranscriptFrameKind = 'prompt' | 'statement' | 'decision' | 'approval' | 'result' | 'error' | 'notice' | 'end';
 
@@ -39,7 +40,6 @@ export interface TranscriptEvent {
   readonly payload: unknown;
 }
 
-type Payload = Readonly<Record<string, unknown>>;
 
 /** Longest rendering of a payload the transcript has no reading for. */
 const MAX_UNKNOWN_CHARS = 200;
@@ -324,17 +324,8 @@ function width(text: string): number {
   return [...text].length;
 }
 
-function record(value: unknown): Payload {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Payload) : {};
-}
 
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
 
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
