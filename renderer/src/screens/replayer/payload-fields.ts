@@ -1,19 +1,9 @@
 // Recorded payloads come from older versions and other protocols: the replayer reads every field
 // defensively (as proxy/common/transcript.ts does) and never throws on what it does not know.
 
-export type Payload = Readonly<Record<string, unknown>>;
+import { record, type Payload } from '../../../../proxy/common/payload-fields.js';
 
-export function record(value: unknown): Payload {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Payload) : {};
-}
-
-export function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-export function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
+export { num, record, str, type Payload } from '../../../../proxy/common/payload-fields.js';
 
 export function list(value: unknown): readonly unknown[] {
   return Array.isArray(value) ? value : [];
