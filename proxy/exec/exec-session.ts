@@ -15,6 +15,7 @@ import { prepareExecCommand, templateArgv, type ExecResourceConfig, type Prepare
 import type { ClientMessage, ServerMessage } from './exec-protocol.js';
 import { createOutputMasker, type OutputMasker } from './output-masker.js';
 import { attachTerminalRecording, type TerminalRecording } from './terminal-recording.js';
+import { outcomeMessage } from '../approvals/outcome-message.js';
 
 // One `sluice exec` from start to end, whatever carries its messages (exec-socket.ts: a
 // WebSocket): the caller's command line decided against policy (allow, deny, or held for
@@ -362,11 +363,3 @@ function maskText(content: ContentMasker, text: string): string {
   return masked === null ? '[hidden by a masking rule]' : (masked ?? text);
 }
 
-function outcomeMessage(outcome: Exclude<ApprovalOutcome, { status: 'approved' }>): string {
-  const { approval } = outcome;
-  if (outcome.status === 'denied') {
-    const by = approval.votes.filter((vote) => vote.decision === 'deny').map((vote) => vote.approver.subject);
-    return `approval ${approval.id} denied${by.length > 0 ? ` by ${by.join(', ')}` : ''}: ${outcome.reason}`;
-  }
-  return `approval ${approval.id} ${outcome.status}: ${outcome.reason}`;
-}

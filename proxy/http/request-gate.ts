@@ -11,6 +11,7 @@ import type { HttpResource } from './http-resources.js';
 import type { ClientConnection, HttpSession } from './http-sessions.js';
 import { bodyFields, hasBody, readBody } from './request-body.js';
 import { pathViews, type RequestTarget } from './request-target.js';
+import { outcomeMessage } from '../approvals/outcome-message.js';
 
 // Every request before it goes upstream: policy decides on its method, path and (when a rule
 // names them) its body's fields; deny answers 403 with the rule's reason; approve holds the
@@ -273,11 +274,3 @@ function traceText(decision: Decision): string {
   return decision.trace.map((step) => `${step.effect} by ${step.rule}: ${step.why}`).join('\n');
 }
 
-function outcomeMessage(outcome: Exclude<ApprovalOutcome, { status: 'approved' }>): string {
-  const { approval } = outcome;
-  if (outcome.status === 'denied') {
-    const by = approval.votes.filter((vote) => vote.decision === 'deny').map((vote) => vote.approver.subject);
-    return `approval ${approval.id} denied${by.length > 0 ? ` by ${by.join(', ')}` : ''}: ${outcome.reason}`;
-  }
-  return `approval ${approval.id} ${outcome.status}: ${outcome.reason}`;
-}

@@ -14,6 +14,7 @@ import { limitSetting } from '../limits/caller-limits.js';
 import type { StatementRate } from '../limits/statement-rate.js';
 import { recordedParams, type StatementLog, type Verdict } from './statement-log.js';
 import type { Judgement, StatementJudge } from './statement-judge.js';
+import { outcomeMessage } from '../approvals/outcome-message.js';
 
 export interface GateOptions {
   readonly sessionId: string;
@@ -349,18 +350,6 @@ function denialOf(decision: Decision): NonNullable<Verdict['denial']> {
   };
 }
 
-function outcomeMessage(outcome: Exclude<ApprovalOutcome, { status: 'approved' }>): string {
-  const { approval } = outcome;
-  switch (outcome.status) {
-    case 'denied': {
-      const by = approval.votes.filter((vote) => vote.decision === 'deny').map((vote) => vote.approver.subject);
-      return `approval ${approval.id} denied${by.length > 0 ? ` by ${by.join(', ')}` : ''}: ${outcome.reason}`;
-    }
-    case 'expired':
-    case 'cancelled':
-      return `approval ${approval.id} ${outcome.status}: ${outcome.reason}`;
-  }
-}
 
 function excerpt(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
