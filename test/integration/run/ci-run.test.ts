@@ -218,6 +218,14 @@ describe.skipIf(!psql)('sluice run in a GitHub-Actions-shaped job', () => {
     expect(replay.stdout).not.toContain('ada@example.com');
   });
 
+  it('runs the command in a pty with --pty, so tools that check for a terminal behave as at a desk', async () => {
+    const job = await runJob(['--pty', '--', 'bash', '-c', 'test -t 1 && echo "stdout is a terminal: $(tput cols 2>/dev/null || echo ?) columns"'], jobEnv({ SLUICE_TOKEN: files.token, ACTIONS_ID_TOKEN_REQUEST_URL: '', TERM: 'xterm' }));
+    expect(job.code, job.stderr).toBe(0);
+    expect(job.stdout).toContain('stdout is a terminal: 80 columns');
+    const piped = await runJob(['--', 'bash', '-c', 'test -t 1 || echo "stdout is a pipe"'], jobEnv({ SLUICE_TOKEN: files.token, ACTIONS_ID_TOKEN_REQUEST_URL: '' }));
+    expect(piped.stdout).toContain('stdout is a pipe');
+  });
+
   it('refuses to run a command without an identity, and says how to get one', async () => {
     const job = await runJob(['--', 'true'], { PATH: process.env.PATH, SLUICE_URL: gateway.apiUrl, GITHUB_ACTIONS: 'true' });
     expect(job.code).toBe(125);
