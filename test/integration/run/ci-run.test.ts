@@ -9,7 +9,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../helpers/eventually.js';
 import { findProgram } from '../../helpers/external-program.js';
-import { canaryPassword, writeGatewayConfig, type GatewayConfigFile } from '../../helpers/gateway.js';
+import { createCanaryRole, type CanaryRole } from '../../helpers/canary-role.js';
+import { writeGatewayConfig, type GatewayConfigFile } from '../../helpers/gateway.js';
 import { TestOidcIssuer } from '../../helpers/oidc-issuer.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { runCli } from '../../helpers/run-cli.js';
@@ -23,11 +24,10 @@ import { startServeProcess, type ServeProcess } from '../../helpers/serve-proces
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = join(ROOT, 'proxy', 'cli', 'main.ts');
 const psql = findProgram('psql');
-const CANARY = canaryPassword();
-const ROLE = `run_canary_${process.pid}`;
 const REQUEST_TOKEN = `gh-request-${process.pid}`;
 
 let db: TestDatabase;
+let canary: CanaryRole;
 let issuer: TestOidcIssuer;
 let tokenService: Server;
 let tokenServiceUrl: string;
@@ -38,10 +38,9 @@ const audiences: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase(import.meta.filename);
+  canary = await createCanaryRole(db, 'run_canary');
   const admin = await db.connect();
-  await admin.query(`CREATE ROLE ${ROLE} LOGIN PASSWORD '${CANARY}'`);
-  await admin.query(`GRANT ALL ON SCHEMA public TO ${ROLE}`);
-  await admin.query(`SET ROLE ${ROLE}`);
+  await admin.query(`SET ROLE ${canary.role}`);
   await admin.query(`CREATE TABLE orders (id int PRIMARY KEY, total numeric);
     INSERT INTO orders SELECT i, i * 10 FROM generate_series(1, 5) AS i;
     CREATE TABLE customers (id int PRIMARY KEY, email text);
@@ -64,8 +63,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => tokenService.listen(0, '127.0.0.1', resolve));
   tokenServiceUrl = `http://127.0.0.1:${(tokenService.address() as AddressInfo).port}/token?api-version=2.0`;
   files = await writeGatewayConfig(db, {
-    upstreamUser: ROLE,
-    upstreamPassword: CANARY,
+    upstreamUser: canary.role,
+    upstreamPassword: canary.password,
     api: true,
     oidcIssuer: issuer.url,
     approvals: '{ timeout: 60s }',
@@ -85,13 +84,7 @@ afterAll(async () => {
   await issuer?.stop();
   await rm(work, { recursive: true, force: true });
   await rm(files?.dir ?? '/nonexistent', { recursive: true, force: true });
-  const admin = await db.connect();
-  await admin.query(`DROP OWNED BY ${ROLE}`).catch(() => undefined);
-  await db?.drop();
-  const cleanup = new pg.Client({ host: db.host, port: db.port, user: db.user, password: db.password, database: 'postgres' });
-  await cleanup.connect();
-  await cleanup.query(`DROP ROLE IF EXISTS ${ROLE}`);
-  await cleanup.end();
+  await canary?.drop();
 });
 
 interface JobResult {
@@ -199,7 +192,7 @@ describe.skipIf(!psql)('sluice run in a GitHub-Actions-shaped job', () => {
 
     // The canary: in nothing the job, its log, or an auditor's export could show.
     for (const [where, text] of [['stdout', job.stdout], ['stderr', job.stderr], ['env', env], ['replay', replay.stdout], ['asciicast', await readFile(cast, 'utf8')], ['gateway log', gateway.stderr()]] as const) {
-      expect(text.includes(CANARY), `the upstream password is in ${where}`).toBe(false);
+      expect(text.includes(canary.password), `the upstream password is in ${where}`).toBe(false);
     }
   });
 

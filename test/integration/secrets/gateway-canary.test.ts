@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findProgram } from '../../helpers/external-program.js';
-import { canaryPassword, startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { createCanaryRole, type CanaryRole } from '../../helpers/canary-role.js';
+import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { startTapProxy, type TapProxy } from '../../helpers/tap-proxy.js';
@@ -15,8 +16,8 @@ const psql = findProgram('psql');
 
 // The gateway logs in upstream as a role whose password is a unique canary, then every output
 // a caller, an operator or an auditor can reach is searched for it.
-const CANARY = canaryPassword();
-const ROLE = `canary_role_${process.pid}`;
+let CANARY: string;
+let canary: CanaryRole;
 
 let db: TestDatabase;
 let gateway: TestGateway;
@@ -26,12 +27,10 @@ const clientVisible: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase(import.meta.filename);
-  const admin = await db.connect();
-  await admin.query(`CREATE ROLE ${ROLE} LOGIN PASSWORD '${CANARY}'`);
-  await admin.query(`GRANT ALL ON SCHEMA public TO ${ROLE}`);
-  await admin.query(`GRANT CONNECT ON DATABASE "${db.database}" TO ${ROLE}`);
-  gateway = await startTestGateway(db, { upstreamUser: ROLE, upstreamPassword: CANARY, tls: 'off' });
-  wrongPassword = await startTestGateway(db, { upstreamUser: ROLE, upstreamPassword: `${CANARY}-wrong`, tls: 'off' });
+  canary = await createCanaryRole(db, 'canary_role');
+  CANARY = canary.password;
+  gateway = await startTestGateway(db, { upstreamUser: canary.role, upstreamPassword: CANARY, tls: 'off' });
+  wrongPassword = await startTestGateway(db, { upstreamUser: canary.role, upstreamPassword: `${CANARY}-wrong`, tls: 'off' });
   clientTap = await startTapProxy({ host: gateway.host, port: gateway.port });
 });
 
@@ -39,13 +38,7 @@ afterAll(async () => {
   await clientTap?.close();
   await gateway?.close();
   await wrongPassword?.close();
-  const admin = await db.connect();
-  await admin.query(`DROP OWNED BY ${ROLE}`).catch(() => undefined);
-  await db?.drop();
-  const cleanup = new pg.Client({ host: db.host, port: db.port, user: db.user, password: db.password, database: 'postgres' });
-  await cleanup.connect();
-  await cleanup.query(`DROP ROLE IF EXISTS ${ROLE}`);
-  await cleanup.end();
+  await canary?.drop();
 });
 
 async function filesUnder(dir: string): Promise<string[]> {
