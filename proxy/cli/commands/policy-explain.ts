@@ -8,7 +8,9 @@ import { PolicyEngine } from '../../policy/policy-engine.js';
 import { SqlClassifier } from '../../sql/sql-classifier.js';
 import { loadSqlParser } from '../../sql/sql-parser.js';
 import type { StatementClass } from '../../sql/statement-class.js';
-import { stringOption, type Command } from '../command.js';
+import { commandLine } from '../../common/command-line.js';
+import { pathViews } from '../../http/request-target.js';
+import { stringOption, type Command, type ParsedArgs } from '../command.js';
 import { configPath, loadConfigOrReport } from '../config-file.js';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../io.js';
 
@@ -18,13 +20,18 @@ const IDENTITY_EXAMPLE = "--identity 'subject=alice,groups=ci|dba,repository=org
 
 export const policyExplainCommand: Command = {
   words: ['policy', 'explain'],
-  summary: 'show what policy decides for some SQL, who runs it and where, and which rules say so',
-  usage: "--identity 'subject=S,groups=a|b,CLAIM=V' --resource R --sql SQL [--config FILE] [--search-path P] [--json]",
+  summary: 'show what policy decides for some SQL, an HTTP request or a command, for whom, and which rules say so',
+  usage: "--identity 'subject=S,groups=a|b,CLAIM=V' --resource R (--sql SQL | --request 'METHOD /path' | --args 'ARG ...') [--config FILE] [--search-path P] [--json]",
   details: [
     'The SQL is classified by the same parser and rules as the gateway. For each statement it',
     'prints what the statement does (kind, operations, relations, flags), the decision and every',
     'matching rule, most restrictive first; then the decision for the whole message.',
     '--identity     subject=NAME (required), groups=a|b, any other key=value is a claim',
+    '--sql          for a postgres resource',
+    '--request      for an http resource: the method and the path within the resource (no body is',
+    '               read: a deny or approve rule on `fields` counts as matching, as the gateway does',
+    '               for a body it cannot read)',
+    '--args         for an exec resource: the caller\'s arguments, split at spaces',
     '--search-path  resolves unqualified names (default: "$user", public)',
     '--json         machine-readable output',
     'Exit code 0 whenever the explanation printed, whatever the decision.',
@@ -34,19 +41,26 @@ export const policyExplainCommand: Command = {
     identity: { type: 'string' },
     resource: { type: 'string' },
     sql: { type: 'string' },
+    request: { type: 'string' },
+    args: { type: 'string' },
     'search-path': { type: 'string' },
     json: { type: 'boolean' },
   },
   async run(args, io) {
     const identity = parseIdentity(required(stringOption(args, 'identity'), 'identity', IDENTITY_EXAMPLE));
     const resourceName = required(stringOption(args, 'resource'), 'resource', '--resource prod-db');
-    const sql = required(stringOption(args, 'sql'), 'sql', `--sql "SELECT * FROM users"`);
     const searchPath = stringOption(args, 'search-path') ?? DEFAULT_SEARCH_PATH;
 
     const loaded = await loadConfigOrReport(configPath(args, io), io, { resolveSecrets: false });
     if (!loaded) return EXIT_FAILED;
     const { config } = loaded;
-    checkResource(config.resources, resourceName);
+    const type = checkResource(config.resources, resourceName);
+    if (type !== 'postgres') {
+      const decision = decideOther(new PolicyEngine(config), identity, resourceName, type, args);
+      io.stdout(args.values.json === true ? `${JSON.stringify({ identity, resource: resourceName, decision }, null, 2)}\n` : formatOther(decision, identity, resourceName));
+      return EXIT_OK;
+    }
+    const sql = required(stringOption(args, 'sql'), 'sql', `--sql "SELECT * FROM users"`);
 
     await loadSqlParser();
     const engine = new PolicyEngine(config);
@@ -91,14 +105,40 @@ export function parseIdentity(text: string): Caller {
   return { subject, groups, claims };
 }
 
-function checkResource(resources: readonly ResourceConfig[], name: string): void {
+function checkResource(resources: readonly ResourceConfig[], name: string): ResourceConfig['type'] {
   const resource = resources.find((candidate) => candidate.name === name);
   const known = resources.map((candidate) => `${candidate.name} (${candidate.type})`).join(', ');
   if (!resource) throw new UsageError(`no resource named "${name}"`, known ? `resources: ${known}` : 'the config defines no resources');
-  if (resource.type !== 'postgres') {
-    const postgres = resources.filter((candidate) => candidate.type === 'postgres').map((candidate) => candidate.name);
-    throw new UsageError(`"${name}" is an ${resource.type} resource; policy explain checks SQL for postgres resources`, postgres.length > 0 ? `postgres resources: ${postgres.join(', ')}` : 'the config defines no postgres resource');
+  return resource.type;
+}
+
+/** An HTTP request (--request) or a command (--args) on a resource of that type. */
+function decideOther(engine: PolicyEngine, identity: Caller, resource: string, type: Exclude<ResourceConfig['type'], 'postgres'>, args: ParsedArgs): Decision {
+  if (stringOption(args, 'sql') !== undefined) throw new UsageError(`"${resource}" is an ${type} resource: --sql is for postgres resources`, type === 'http' ? "pass --request 'GET /path'" : "pass --args 'ARG ...'");
+  if (type === 'http') {
+    const line = required(stringOption(args, 'request'), 'request', "--request 'POST /refunds/42'");
+    const match = /^\s*([A-Za-z]+)\s+(\/\S*)\s*$/.exec(line);
+    if (!match) throw new UsageError(`--request "${line}" is not METHOD /path`, "e.g. --request 'POST /refunds/42'");
+    const method = match[1]!.toUpperCase();
+    const path = match[2]!.split('?')[0]!;
+    return engine.decideHttp({ identity, resource, request: { method, path, pathViews: pathViews(path), text: `${method} ${path}` } });
   }
+  const words = required(stringOption(args, 'args'), 'args', "--args 'get pods -A'").trim().split(/\s+/);
+  const template = engine.resource(resource);
+  const argv = [...(template?.type === 'exec' ? template.command : []), ...words];
+  return engine.decideExec({ identity, resource, command: { argv, args: words, text: commandLine(argv) } });
+}
+
+function formatOther(decision: Decision, identity: Caller, resource: string): string {
+  const claims = Object.entries(identity.claims).map(([claim, value]) => `${claim}=${String(value)}`);
+  return [
+    `identity: ${identity.subject}; groups ${identity.groups.join(', ') || '(none)'}${claims.length > 0 ? `; claims ${claims.join(', ')}` : ''}`,
+    `resource: ${resource}`,
+    '',
+    ...describeDecision(decision),
+    ...outcomeLines(decision),
+    '',
+  ].join('\n');
 }
 
 function formatExplanation(explanation: Explanation, identity: Caller, resource: string, user: string, searchPath: string): string {

@@ -9,11 +9,15 @@ const CONFIG = [
   'resources:',
   '  - { name: prod-db, type: postgres, upstream: "postgres://app@db.internal:5432/app", password: "${env:PROD_DB_PASSWORD}" }',
   '  - { name: billing-api, type: http, upstream: "https://billing.internal" }',
+  '  - { name: kube-prod, type: exec, command: [kubectl, --context, prod] }',
   'policy:',
   '  - { name: ci-read, match: { groups: [ci], resources: [prod-db], kinds: [select] }, effect: allow }',
   '  - { name: ci-writes, match: { groups: [ci], resources: [prod-db], kinds: [insert, update, delete] }, effect: approve, session_grant: 1h }',
   '  - { name: ci-no-ddl, match: { groups: [ci], kinds: [ddl] }, effect: deny }',
   '  - { name: app-schema, match: { claims: { repository: "org/*" }, kinds: [select], relations: ["app.*"] }, effect: allow }',
+  '  - { name: ci-billing-reads, match: { groups: [ci], resources: [billing-api], methods: [GET], paths: ["/invoices/**"] }, effect: allow }',
+  '  - { name: refunds, match: { resources: [billing-api], methods: [POST], paths: ["/refunds/**"] }, effect: approve, reason: "refunds need a second pair of eyes" }',
+  '  - { name: kube-reads, match: { groups: [ci], resources: [kube-prod], args: ["get **"] }, effect: allow }',
   '',
 ].join('\n');
 
@@ -122,6 +126,21 @@ describe('sluice policy explain', () => {
     });
   });
 
+  it('explains an HTTP request and a command on resources of those types', async () => {
+    const read = await explain('--identity', CI, '--resource', 'billing-api', '--request', 'get /invoices/2026/11');
+    expect(read.code).toBe(0);
+    expect(read.stdout).toMatch(/^decision:   allow \(rule ci-billing-reads\)/m);
+    expect(read.stdout).toMatch(/^outcome: the gateway forwards it$/m);
+    const refund = await explain('--identity', CI, '--resource', 'billing-api', '--request', 'POST /refunds/42?force=1', '--json');
+    expect(JSON.parse(refund.stdout)).toMatchObject({ resource: 'billing-api', decision: { effect: 'approve', rule: 'refunds', reason: expect.stringContaining('refunds need a second pair of eyes') } });
+    const other = await explain('--identity', CI, '--resource', 'billing-api', '--request', 'DELETE /invoices/1');
+    expect(other.stdout).toMatch(/^decision:   deny \(rule default\)/m);
+    const kube = await explain('--identity', CI, '--resource', 'kube-prod', '--args', 'get pods -A');
+    expect(kube.stdout).toMatch(/^decision:   allow \(rule kube-reads\)/m);
+    const exec = await explain('--identity', CI, '--resource', 'kube-prod', '--args', 'exec -it web -- sh');
+    expect(exec.stdout).toMatch(/^decision:   deny /m);
+  });
+
   it('explains SQL that does not parse as the parser deny', async () => {
     const { code, stdout } = await explain('--identity', CI, '--resource', 'prod-db', '--sql', 'SELEC 1');
     expect(code).toBe(0);
@@ -137,8 +156,10 @@ describe('sluice policy explain', () => {
       [['--identity', 'groups=ci', '--resource', 'prod-db', '--sql', 'SELECT 1'], /^sluice: --identity names no subject; use --identity 'subject=/],
       [['--identity', 'subject=a,ci', '--resource', 'prod-db', '--sql', 'SELECT 1'], /^sluice: --identity: "ci" is not key=value; use --identity/],
       [['--identity', 'subject=a,subject=b', '--resource', 'prod-db', '--sql', 'SELECT 1'], /^sluice: --identity: "subject" is given twice/],
-      [['--identity', CI, '--resource', 'nope', '--sql', 'SELECT 1'], /^sluice: no resource named "nope"; resources: prod-db \(postgres\), billing-api \(http\)\n$/],
-      [['--identity', CI, '--resource', 'billing-api', '--sql', 'SELECT 1'], /^sluice: "billing-api" is an http resource; policy explain checks SQL for postgres resources; postgres resources: prod-db\n$/],
+      [['--identity', CI, '--resource', 'nope', '--sql', 'SELECT 1'], /^sluice: no resource named "nope"; resources: prod-db \(postgres\), billing-api \(http\), kube-prod \(exec\)\n$/],
+      [['--identity', CI, '--resource', 'billing-api', '--sql', 'SELECT 1'], /^sluice: "billing-api" is an http resource: --sql is for postgres resources; pass --request 'GET \/path'\n$/],
+      [['--identity', CI, '--resource', 'billing-api', '--request', 'refunds'], /^sluice: --request "refunds" is not METHOD \/path; e\.g\./],
+      [['--identity', CI, '--resource', 'kube-prod'], /^sluice: sluice policy explain: --args is required/],
       [['--identity', CI, '--resource', 'prod-db', '--sql', 'SELECT 1', '--bogus'], /^sluice: sluice policy explain: Unknown option '--bogus'; run 'sluice policy explain --help'\n$/],
     ];
     for (const [argv, message] of cases) {
