@@ -5,6 +5,7 @@ import type { Authenticator } from '../identity/authenticator.js';
 import type { MaskingRules } from '../masking/masking-rules.js';
 import type { PolicyEngine } from '../policy/policy-engine.js';
 import type { HttpResource } from './http-resources.js';
+import type { RequestRates } from './request-rates.js';
 
 /** What every request on every HTTP listener shares. */
 export interface HttpGatewayContext {
@@ -19,6 +20,8 @@ export interface HttpGatewayContext {
   readonly masking: { readonly rules: MaskingRules };
   /** How much of each body the record keeps (audit.result_sample.bytes). */
   readonly sampleBytes: number;
+  /** limits statements_per_minute, counted per caller and resource. */
+  readonly rates: RequestRates;
   readonly log: Logger;
 }
 

@@ -1,6 +1,7 @@
 import { isLoopbackHost } from '../common/urls.js';
 import type { Config } from '../config/schema.js';
 import { MIN_SCRUBBED_LENGTH } from './credential-scrubber.js';
+import { RequestRates } from './request-rates.js';
 import type { HttpGatewayContext } from './http-context.js';
 import { startHttpListener, type HttpListener } from './http-listener.js';
 import { httpResources } from './http-resources.js';
@@ -10,8 +11,8 @@ import { httpResources } from './http-resources.js';
 
 type Listener = NonNullable<Config['listen']['http']>;
 
-export interface HttpGatewayOptions extends Omit<HttpGatewayContext, 'resources'> {
-  readonly config: Pick<Config, 'listen' | 'resources'>;
+export interface HttpGatewayOptions extends Omit<HttpGatewayContext, 'resources' | 'rates'> {
+  readonly config: Pick<Config, 'listen' | 'resources' | 'limits'>;
   /** The certificate and key for a listener's `tls` setting (undefined: plain HTTP). */
   readonly tlsFor: (listener: Listener) => Promise<{ readonly cert: string | Buffer; readonly key: string | Buffer } | undefined>;
 }
@@ -39,7 +40,7 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       options.log.warn('http resource credential too short to scrub from responses', { resource: resource.name, min_length: MIN_SCRUBBED_LENGTH });
     }
   }
-  const ctx: HttpGatewayContext = { ...options, resources };
+  const ctx: HttpGatewayContext = { ...options, resources, rates: new RequestRates(config.limits) };
   const listeners: HttpListener[] = [];
   const start = async (key: string, listen: Listener, resource?: string) => {
     const tls = await options.tlsFor(listen);

@@ -6,7 +6,7 @@ import type { HttpGatewayContext, ListenerSide } from './http-context.js';
 import type { ClientConnection } from './http-sessions.js';
 import { admitCaller } from './caller-admission.js';
 import { hasBody } from './request-body.js';
-import { gateRequest } from './request-gate.js';
+import { gateRequest, requestLine } from './request-gate.js';
 import { exchange } from './upstream-exchange.js';
 
 // One request on an HTTP listener, start to end: admission (framing, target, credential,
@@ -28,6 +28,13 @@ export async function handleRequest(req: IncomingMessage, res: ServerResponse, c
     const { session, resource, target } = admitted;
     const profile = ctx.masking.rules.profileFor(session.identity.groups);
     const forRecord = (text: string) => maskedForRecord(profile.content, text);
+    const limited = ctx.rates.admit(session.identity, resource.name);
+    if (limited) {
+      void session.recording.event('limit', { ...limited.event, text: requestLine(req.method ?? 'GET', target, forRecord) });
+      answer(req, res, limited.refusal);
+      session.refused(limited.refusal, `${req.method ?? ''} ${target.path}`, performance.now() - started);
+      return;
+    }
     const gate = await gateRequest({ req, ctx, connection, session, resource, target, method: req.method ?? 'GET', forRecord, sendContinue });
     if (!gate.ok) {
       answer(req, res, gate.refusal);

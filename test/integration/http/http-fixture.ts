@@ -77,6 +77,8 @@ export interface HttpGatewayOptions {
   readonly sample?: string;
   /** Extra lines under `listen:`. */
   readonly listen?: readonly string[];
+  /** The `limits:` section as a YAML flow mapping. */
+  readonly limits?: string;
 }
 
 export interface HttpTestGateway {
@@ -131,6 +133,7 @@ export async function writeHttpGatewayConfig(options: HttpGatewayOptions): Promi
       ...options.policy.map((rule) => `  - ${rule}`),
       ...(options.masking ? ['masking:', ...options.masking.map((rule) => `  - ${rule}`)] : []),
       ...(options.approvals ? [`approvals: ${options.approvals}`] : []),
+      ...(options.limits ? [`limits: ${options.limits}`] : []),
       `audit: { durability: ${options.durability ?? 'batched'}${options.sample ? `, result_sample: ${options.sample}` : ''} }`,
       '',
     ].join('\n'),
