@@ -9,7 +9,9 @@ let upstream: TestUpstream;
 let gateway: HttpTestGateway;
 
 beforeAll(async () => {
-  upstream = await startUpstream((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+  upstream = await startUpstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+  });
   gateway = await startHttpTestGateway({
     resources: [`{ name: api, type: http, upstream: "${upstream.url}" }`],
     policy: ['{ name: reads, match: { groups: [ci, support] }, effect: allow }'],

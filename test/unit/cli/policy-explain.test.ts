@@ -129,16 +129,16 @@ describe('sluice policy explain', () => {
   it('explains an HTTP request and a command on resources of those types', async () => {
     const read = await explain('--identity', CI, '--resource', 'billing-api', '--request', 'get /invoices/2026/11');
     expect(read.code).toBe(0);
-    expect(read.stdout).toMatch(/^decision:   allow \(rule ci-billing-reads\)/m);
+    expect(read.stdout).toMatch(/^decision: {3}allow \(rule ci-billing-reads\)/m);
     expect(read.stdout).toMatch(/^outcome: the gateway forwards it$/m);
     const refund = await explain('--identity', CI, '--resource', 'billing-api', '--request', 'POST /refunds/42?force=1', '--json');
     expect(JSON.parse(refund.stdout)).toMatchObject({ resource: 'billing-api', decision: { effect: 'approve', rule: 'refunds', reason: expect.stringContaining('refunds need a second pair of eyes') } });
     const other = await explain('--identity', CI, '--resource', 'billing-api', '--request', 'DELETE /invoices/1');
-    expect(other.stdout).toMatch(/^decision:   deny \(rule default\)/m);
+    expect(other.stdout).toMatch(/^decision: {3}deny \(rule default\)/m);
     const kube = await explain('--identity', CI, '--resource', 'kube-prod', '--args', 'get pods -A');
-    expect(kube.stdout).toMatch(/^decision:   allow \(rule kube-reads\)/m);
+    expect(kube.stdout).toMatch(/^decision: {3}allow \(rule kube-reads\)/m);
     const exec = await explain('--identity', CI, '--resource', 'kube-prod', '--args', 'exec -it web -- sh');
-    expect(exec.stdout).toMatch(/^decision:   deny /m);
+    expect(exec.stdout).toMatch(/^decision: {3}deny /m);
   });
 
   it('explains SQL that does not parse as the parser deny', async () => {
