@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -33,6 +33,8 @@ export interface ApiListenerOptions {
   readonly consoleDir?: string;
   /** Other WebSocket endpoints by path (e.g. /api/v1/exec for `sluice exec`): each answers its own upgrades and closes with the listener. */
   readonly sockets?: Readonly<Record<string, { upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void; close(): Promise<void> }>>;
+  /** The MCP gateway's Streamable HTTP endpoint (proxy/mcp/mcp-http.ts): answers every request to `path`, closes with the listener. */
+  readonly mcp?: { readonly path: string; handle(request: IncomingMessage, response: ServerResponse): void; close(): Promise<void> };
 }
 
 export interface ApiListener {
@@ -58,7 +60,14 @@ export async function startApiListener(options: ApiListenerOptions): Promise<Api
     log,
     ...(options.consoleDir !== undefined && { consoleDir: options.consoleDir }),
   });
-  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, handler) : createHttpServer(handler);
+  const mcp = options.mcp;
+  const route = mcp
+    ? (request: IncomingMessage, response: ServerResponse) => {
+        const path = (request.url ?? '/').split('?', 1)[0];
+        return path === mcp.path ? mcp.handle(request, response) : handler(request, response);
+      }
+    : handler;
+  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, route) : createHttpServer(route);
   // Slow or idle clients cannot hold sockets open for long.
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
@@ -105,7 +114,7 @@ export async function startApiListener(options: ApiListenerOptions): Promise<Api
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await Promise.all([hub.closeAll(), ...Object.values(options.sockets ?? {}).map((endpoint) => endpoint.close())]);
+        await Promise.all([hub.closeAll(), ...Object.values(options.sockets ?? {}).map((endpoint) => endpoint.close()), options.mcp?.close()]);
         sockets.close();
         server.closeAllConnections();
         await stopped;

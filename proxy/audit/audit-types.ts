@@ -21,7 +21,10 @@ export type EventKind =
   | 'input'
   | 'disconnect'
   /** A change to the gateway's configuration made through the engine API (the masking rule editor's save). */
-  | 'config';
+  | 'config'
+  /** An MCP tool call (protocol mcp) and its outcome: see proxy/mcp/mcp-record.ts. */
+  | 'tool_call'
+  | 'tool_result';
 
 export const SESSION_STATUSES: readonly SessionStatus[] = ['open', 'closed', 'aborted'];
 

@@ -10,6 +10,7 @@ import { keyShowCommand } from './commands/key-show.js';
 import { exportCommand } from './commands/export.js';
 import { execCommand } from './commands/exec.js';
 import { replayCommand } from './commands/replay.js';
+import { mcpCommand } from './commands/mcp.js';
 import { runCommand } from './commands/run.js';
 import { verifyCommand } from './commands/verify.js';
 import { policyExplainCommand } from './commands/policy-explain.js';
@@ -21,11 +22,10 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, processIo, UsageError, type CliIo } f
 import { packageVersion } from './version.js';
 
 /** The verbs that exist today; `--help` lists exactly these. A sub-verb comes before its parent: the first match runs. */
-export const COMMANDS: readonly Command[] = [approvalsCommand, approveCommand, checkConfigCommand, denyCommand, execCommand, exportCommand, keyShowCommand, policyExplainCommand, replayCommand, runCommand, serveCommand, sessionsShowCommand, sessionsCommand, tokenCreateCommand, verifyCommand, whoamiCommand];
+export const COMMANDS: readonly Command[] = [approvalsCommand, approveCommand, checkConfigCommand, denyCommand, execCommand, exportCommand, keyShowCommand, mcpCommand, policyExplainCommand, replayCommand, runCommand, serveCommand, sessionsShowCommand, sessionsCommand, tokenCreateCommand, verifyCommand, whoamiCommand];
 
 /** Verbs the design promises but that have not landed: say so instead of "unknown command". */
 const PLANNED: Readonly<Record<string, string>> = {
-  mcp: 'the MCP gateway',
 };
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {

@@ -138,6 +138,17 @@ export function transcriptFrames(session: TranscriptSession, events: readonly Tr
       case 'limit':
         push(time, seq, 'decision', [limitLine(p)]);
         break;
+      // MCP sessions (proxy/mcp/mcp-record.ts): each tool call and its outcome.
+      case 'tool_call':
+        statements++;
+        push(time, seq, 'statement', [toolCallLine(p)]);
+        break;
+      case 'tool_result': {
+        const failed = p.outcome === 'error';
+        if (failed) errors++;
+        push(time, seq, failed ? 'error' : 'result', [toolResultLine(p)]);
+        break;
+      }
       case 'disconnect': {
         const counters = record(p.counters);
         const status = str(p.status) ?? 'closed';
@@ -149,6 +160,28 @@ export function transcriptFrames(session: TranscriptSession, events: readonly Tr
     }
   }
   return frames;
+}
+
+/** `mcp> #3 query {"resource":"testdb","sql":"SELECT 1"}`: arguments as recorded (masked). */
+function toolCallLine(p: Payload): string {
+  return `mcp> #${num(p.call) ?? '?'} ${printable(str(p.tool) ?? '?')} ${cut(printable(JSON.stringify(p.arguments ?? {}) ?? ''))}`;
+}
+
+function toolResultLine(p: Payload): string {
+  const head = `-- #${num(p.call) ?? '?'} ${printable(str(p.tool) ?? '?')}`;
+  const approval = str(p.approval);
+  switch (p.outcome) {
+    case 'pending_approval':
+      return `${head}: pending approval ${printable(approval ?? '?')}`;
+    case 'error':
+      return `${head} failed: ${printable(str(p.error) ?? 'error')}`;
+    default: {
+      const rows = num(p.row_count);
+      const status = num(p.status);
+      const detail = [rows !== undefined ? plural(rows, 'row') : undefined, status !== undefined ? `HTTP ${status}` : undefined, p.truncated === true ? 'truncated' : undefined, approval ? `after approval ${printable(approval)}` : undefined].filter(Boolean);
+      return `${head}: ok${detail.length > 0 ? ` (${detail.join(', ')})` : ''}`;
+    }
+  }
 }
 
 function banner(id: string, database: string, p: Payload): string {

@@ -396,6 +396,13 @@ const audit = z.strictObject({
     .default(300_000),
 });
 
+/** The MCP gateway (proxy/mcp): how long a tool call waits on an approval before answering "pending". */
+const mcp = z.strictObject({
+  approval_wait: duration('a duration')
+    .refine((ms) => ms >= 0 && ms <= 600_000, 'must be between 0s and 10m')
+    .default(30_000),
+});
+
 export const configSchema = z
   .strictObject({
     data_dir: nonEmptyText('a directory').default('./.sluice'),
@@ -416,6 +423,7 @@ export const configSchema = z
     masking: maskingRulesSchema.default([]),
     approvals: approvals.default({ timeout: 600_000, quorum: 1, self_approval: false }),
     audit: audit.default({ store: 'sqlite', durability: 'batched', retention: 90 * 86_400_000, result_sample: { rows: 3, bytes: 2_048 }, checkpoint_interval: 300_000 }),
+    mcp: mcp.default({ approval_wait: 30_000 }),
   });
 
 /**

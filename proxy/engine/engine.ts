@@ -48,6 +48,8 @@ import { EXEC_PATH } from '../exec/exec-protocol.js';
 import { execSocketEndpoint } from '../exec/exec-socket.js';
 import { heldSecrets } from '../exec/held-secrets.js';
 import type { ExecResourceConfig } from '../exec/exec-launch.js';
+import { McpService } from '../mcp/mcp-service.js';
+import { MCP_PATH, mcpHttpEndpoint } from '../mcp/mcp-http.js';
 
 export interface EngineOptions extends AuthenticatorOptions {
   readonly log: Logger;
@@ -76,6 +78,8 @@ export interface Engine {
   readonly api: { readonly url: string; readonly tls: Engine['postgresTls'] } | undefined;
   /** Command sessions of exec resources (`sluice exec`, over the api listener); undefined without exec resources or listen.api. */
   readonly exec: ExecGateway | undefined;
+  /** The MCP gateway: Streamable HTTP at /mcp on the api listener, and `sluice mcp --config` over stdio in this process. */
+  readonly mcp: McpService;
   /** What the engine API's methods run on, for transports other than the api listener (the desktop app's IPC). */
   readonly apiServices: ApiServices;
   /** Who a credential stands for, as every listener checks it (an in-process caller: an embedded `sluice run`). */
@@ -178,6 +182,7 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
   const runCredentials = new RunCredentials();
   const authenticator = new Authenticator(config.identity, { ...options, runCredentials });
   let runs: RunService | undefined;
+  let mcp: McpService | undefined;
   let postgresTls: Engine['postgresTls'] = { mode: 'off' };
   let postgresCertificate: string | undefined;
   let apiListener: ApiListener | undefined;
@@ -229,22 +234,36 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
       tlsFor: (listen) => listenerTls(config.data_dir, listen),
     });
 
+    const endpoints = (identity: Identity) =>
+      runEndpoints(identity, {
+        postgres,
+        postgresTls: postgresTls.mode !== 'off',
+        postgresCertificate,
+        http,
+        postgresResources: [...targets.keys()],
+        httpResources: config.resources.filter((resource) => resource.type === 'http').map((resource) => resource.name),
+        resources: (who) => policy.resourcesFor(who),
+      });
     runs = new RunService({
       store,
       credentials: runCredentials,
       events,
       masking: () => masking.rules,
       secrets: () => heldSecrets(config),
-      endpoints: (identity) =>
-        runEndpoints(identity, {
-          postgres,
-          postgresTls: postgresTls.mode !== 'off',
-          postgresCertificate,
-          http,
-          postgresResources: [...targets.keys()],
-          httpResources: config.resources.filter((resource) => resource.type === 'http').map((resource) => resource.name),
-          resources: (who) => policy.resourcesFor(who),
-        }),
+      endpoints,
+      log,
+    });
+    // The MCP gateway (proxy/mcp): tools over the same listeners, logged in with session credentials.
+    mcp = new McpService({
+      store,
+      credentials: runCredentials,
+      events,
+      approvals,
+      config: () => ({ ...config, masking: maskingInForce }),
+      resourcesFor: (identity) => policy.resourcesFor(identity),
+      endpoints,
+      masking: () => masking.rules,
+      secrets: () => heldSecrets(config),
       log,
     });
 
@@ -292,12 +311,14 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
         events,
         log,
         ...(exec && { sockets: { [EXEC_PATH]: execSocketEndpoint({ gateway: exec, authenticator, log }) } }),
+        mcp: { path: MCP_PATH, ...mcpHttpEndpoint(mcp, authenticator, log) },
       }).catch((error: unknown) => {
         throw cannotListen('listen.api', apiListen.address, error);
       });
       api = { url: apiListener.url, tls: tlsMode(material) };
     }
   } catch (error) {
+    await mcp?.close();
     await runs?.close();
     await exec?.close();
     await postgres?.close();
@@ -324,13 +345,15 @@ export async function startEngine(config: Config, options: EngineOptions): Promi
     postgresTls,
     api,
     exec,
+    mcp: mcp!,
     apiServices,
     authenticate: (credential) => authenticator.authenticate(credential),
     close() {
       closing ??= (async () => {
         // First, so no decision arrives while the rest shuts down (it ends exec sessions too).
         await apiListener?.close();
-        // Runs still open end as aborted, their credentials revoked.
+        // MCP sessions (stdio ones too) end, their credentials revoked; then runs still open end as aborted.
+        await mcp?.close();
         await runs?.close();
         await exec?.close();
         // Held statements end as cancelled (their clients get an error) before the listener closes.

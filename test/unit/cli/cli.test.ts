@@ -43,7 +43,7 @@ describe('the sluice CLI', () => {
       [['check-config', 'a.yaml', 'b.yaml'], /^sluice: sluice check-config: unexpected argument "b.yaml"; run/],
       [['token'], /^sluice: 'token' is not a command; try one of: token create\n$/],
       [['token', 'create'], /^sluice: --name is required; run 'sluice token create --name ci-deploy --groups ci'\n$/],
-      [['mcp'], /^sluice: 'mcp' is not available yet: it arrives with the MCP gateway; run 'sluice --help'/],
+      [['mcp'], /^sluice: sluice mcp: which gateway\?; pass --gateway URL \(or set \$SLUICE_URL\), or --config FILE to embed one\n$/],
       [['replay'], /^sluice: sluice replay: which session\?/],
       [['serve', '--bogus'], /^sluice: sluice serve: Unknown option '--bogus'; run 'sluice serve --help'\n$/],
       [['whoami', '--config', 'x.yaml'], /^sluice: no credential given; set SLUICE_TOKEN or pass --token-file FILE\n$/],
