@@ -3,14 +3,14 @@ import { request } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callApi } from '../../../proxy/cli/api-client.js';
 import { loadConfig } from '../../../proxy/config/load-config.js';
 import { startEngine, type Engine } from '../../../proxy/engine/engine.js';
 import { createLogger } from '../../../proxy/engine/logger.js';
 import { eventually } from '../../helpers/eventually.js';
-import { canaryPassword, writeGatewayConfig, type GatewayConfigFile } from '../../helpers/gateway.js';
+import { createCanaryRole, type CanaryRole } from '../../helpers/canary-role.js';
+import { writeGatewayConfig, type GatewayConfigFile } from '../../helpers/gateway.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js';
 
 // An agent on the MCP gateway with the SDK's own client over Streamable HTTP: what it may list,
@@ -18,8 +18,8 @@ import { createTestDatabase, type TestDatabase } from '../../helpers/postgres.js
 // through the engine API, a denial, and refused credentials. The upstream password is a canary
 // searched for in everything the agent, the log and the audit store hold.
 
-const CANARY = canaryPassword();
-const ROLE = `mcp_canary_${process.pid}`;
+let CANARY: string;
+let canary: CanaryRole;
 
 let db: TestDatabase;
 let files: GatewayConfigFile;
@@ -29,16 +29,16 @@ const seen: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase(import.meta.filename);
+  canary = await createCanaryRole(db, 'mcp_canary');
+  CANARY = canary.password;
   const admin = await db.connect();
-  await admin.query(`CREATE ROLE ${ROLE} LOGIN PASSWORD '${CANARY}'`);
-  await admin.query(`GRANT ALL ON SCHEMA public TO ${ROLE}`);
-  await admin.query(`SET ROLE ${ROLE}`);
+  await admin.query(`SET ROLE ${canary.role}`);
   await admin.query(`CREATE TABLE customers (id int PRIMARY KEY, email text, plan text);
     INSERT INTO customers VALUES (1, 'ada@example.com', 'pro'), (2, 'bob@example.com', 'free'), (3, 'cy@example.com', 'free');`);
   await admin.query('RESET ROLE');
   await admin.end();
   files = await writeGatewayConfig(db, {
-    upstreamUser: ROLE,
+    upstreamUser: canary.role,
     upstreamPassword: CANARY,
     api: true,
     approvals: '{ timeout: 60s }',
@@ -56,13 +56,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine?.close();
   await rm(files?.dir ?? '/nonexistent', { recursive: true, force: true });
-  const admin = await db.connect();
-  await admin.query(`DROP OWNED BY ${ROLE}`).catch(() => undefined);
-  await db?.drop();
-  const cleanup = new pg.Client({ host: db.host, port: db.port, user: db.user, password: db.password, database: 'postgres' });
-  await cleanup.connect();
-  await cleanup.query(`DROP ROLE IF EXISTS ${ROLE}`);
-  await cleanup.end();
+  await canary?.drop();
 });
 
 function mcpUrl(): URL {
