@@ -36,7 +36,7 @@ export async function replayFrames(frames: readonly TranscriptFrame[], options: 
 
 export const replayCommand: Command = {
   words: ['replay'],
-  summary: 'play a recorded PostgreSQL session back as a psql transcript',
+  summary: 'play a recorded session back: a psql transcript, HTTP requests, a terminal (exec, run) or MCP tool calls',
   usage: 'SESSION_ID [--config FILE] [--speed N] [--no-delay] [--from T] [--json]',
   details: [
     'Prints each statement after a psql prompt with what the client saw: result tables from',

@@ -11,9 +11,10 @@ export const serveCommand: Command = {
   summary: 'run the gateway headless: the configured listeners, recording to the audit store',
   usage: '[--config FILE] [--log-format text|json]',
   details: [
-    'Starts the listeners in the config (listen.postgres today) and prints where they',
-    'listen. Logs go to stderr. SIGTERM or SIGINT ends every session (FATAL 57P01, as',
-    'a PostgreSQL shutdown does), flushes the audit store and exits 0.',
+    'Starts the listeners in the config (postgres, http, and api with the web console,',
+    '/mcp and exec) and prints where they listen. Logs go to stderr. SIGTERM or SIGINT ends',
+    'every session (FATAL 57P01, as a PostgreSQL shutdown does), flushes the audit store and',
+    'exits 0.',
   ],
   options: { config: { type: 'string', short: 'c' }, 'log-format': { type: 'string' } },
   async run(args, io) {
