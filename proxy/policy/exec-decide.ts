@@ -1,7 +1,8 @@
 import type { PolicyRuleConfig } from '../config/schema.js';
 import { effectReason, whoWhy } from './decision-text.js';
-import type { Decision, Effect, PolicyRequest } from './decision.js';
+import type { Decision, PolicyRequest } from './decision.js';
 import { argsMatch, compileArgsPattern, type ArgsPattern, type ExecCommandClass } from './exec-command.js';
+import { decisionFromMatches } from './decision-from-matches.js';
 import { denied, GATEWAY_RULES } from './gateway-decisions.js';
 import { appliesToCaller, type Caller, type CompiledRule } from './rule-match.js';
 
@@ -13,7 +14,6 @@ import { appliesToCaller, type Caller, type CompiledRule } from './rule-match.js
 // `args` matches every command of the resources it names. Rules with SQL or HTTP dimensions were
 // left out of `rules` by the engine: they never match a command.
 
-const RANK: Readonly<Record<Effect, number>> = { deny: 0, approve: 1, allow: 2 };
 const MAX_NEAR_MISSES = 3;
 
 export interface CompiledExecMatch {
@@ -46,19 +46,10 @@ export function decideExecCommand(rules: readonly CompiledRule[] | undefined, { 
     if (pattern !== null) (matches ??= []).push({ rule, ...(pattern !== undefined && { pattern }) });
   }
   if (!matches) return defaultDeny(rules, identity, resource, command);
-  matches.sort((a, b) => RANK[a.rule.effect] - RANK[b.rule.effect]);
-  const { rule } = matches[0]!;
-  return {
-    effect: rule.effect,
-    rule: rule.name,
-    reason: rule.reason ?? effectReason(rule, `command ${command.text}`),
-    trace: matches.map((match) => ({
-      rule: match.rule.name,
-      effect: match.rule.effect,
-      why: match.pattern !== undefined ? `args ${match.pattern}` : who(match.rule, identity, resource),
-    })),
-    ...(rule.sessionGrantMs !== undefined ? { sessionGrantMs: rule.sessionGrantMs } : {}),
-  };
+  return decisionFromMatches(matches, {
+    reason: ({ rule }) => effectReason(rule, `command ${command.text}`),
+    why: (match) => (match.pattern !== undefined ? `args ${match.pattern}` : who(match.rule, identity, resource)),
+  });
 }
 
 /** The pattern (as configured) the arguments match; undefined for a rule without `args`; null when none matches. */

@@ -1,5 +1,6 @@
 import { effectReason, whoWhy } from './decision-text.js';
-import type { Decision, Effect, PolicyRequest } from './decision.js';
+import type { Decision, PolicyRequest } from './decision.js';
+import { decisionFromMatches } from './decision-from-matches.js';
 import { denied, GATEWAY_RULES } from './gateway-decisions.js';
 import type { HttpRequestClass } from './http-request.js';
 import { restrictiveHttpHit, uncoveredHttp, wantsFields, type HttpHit } from './http-rule-match.js';
@@ -11,8 +12,6 @@ import { appliesToCaller, type Caller, type CompiledRule } from './rule-match.js
 // must cover ALL of the request. Rules listing SQL dimensions were left out of `rules` by the
 // engine: they never match a request.
 
-/** Same order as policy-engine.ts. */
-const RANK: Readonly<Record<Effect, number>> = { deny: 0, approve: 1, allow: 2 };
 const MAX_NEAR_MISSES = 3;
 
 export interface HttpPolicyRequest {
@@ -35,20 +34,12 @@ export function decideHttpRequest(rules: readonly CompiledRule[] | undefined, { 
     }
   }
   if (!matches) return defaultDeny(rules, identity, resource, request);
-  // Among equals, a rule that matched on what the request says goes before one that matched a body it could not read.
-  matches.sort((a, b) => RANK[a.rule.effect] - RANK[b.rule.effect] || Number(a.hit?.assumed === true) - Number(b.hit?.assumed === true));
-  const { rule, hit } = matches[0]!;
-  return {
-    effect: rule.effect,
-    rule: rule.name,
-    reason: rule.reason ?? generatedReason(rule, hit, request),
-    trace: matches.map((match) => ({
-      rule: match.rule.name,
-      effect: match.rule.effect,
-      why: match.hit ? restrictiveWhy(match.rule, match.hit, identity, resource) : allowWhy(match.rule, request, identity, resource),
-    })),
-    ...(rule.sessionGrantMs !== undefined ? { sessionGrantMs: rule.sessionGrantMs } : {}),
-  };
+  return decisionFromMatches(matches, {
+    reason: ({ rule, hit }) => generatedReason(rule, hit, request),
+    why: (match) => (match.hit ? restrictiveWhy(match.rule, match.hit, identity, resource) : allowWhy(match.rule, request, identity, resource)),
+    // Among equals, a rule that matched on what the request says goes before one that matched a body it could not read.
+    tieBreak: (a, b) => Number(a.hit?.assumed === true) - Number(b.hit?.assumed === true),
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Config, ResourceConfig } from '../config/schema.js';
 import type { StatementClass } from '../sql/statement-class.js';
 import { allowWhy, defaultReason, excerpt, generatedReason, restrictiveWhy } from './decision-text.js';
-import type { Decision, Effect, PolicyRequest, TraceStep } from './decision.js';
+import { decisionFromMatches, EFFECT_RANK } from './decision-from-matches.js';
+import type { Decision, PolicyRequest, TraceStep } from './decision.js';
 import { denied, emptyMessageDecision, GATEWAY_RULES, unknownPreparedDecision } from './gateway-decisions.js';
 import { decideExecCommand, type ExecPolicyRequest } from './exec-decide.js';
 import { decideHttpRequest, httpRequestWantsFields, type HttpPolicyRequest } from './http-decide.js';
@@ -36,7 +37,6 @@ import { appliesToCaller, appliesToResource, compileRule, restrictiveHit, uncove
  * and grouped by resource here, and only matching rules allocate (their trace line).
  */
 
-const RANK: Readonly<Record<Effect, number>> = { deny: 0, approve: 1, allow: 2 };
 const MAX_NEAR_MISSES = 3;
 
 interface Match {
@@ -90,20 +90,10 @@ export class PolicyEngine {
     }
     if (!matches) return this.#defaultDeny(rules, identity, resource, statement);
 
-    // Stable: equals keep file order.
-    matches.sort((a, b) => RANK[a.rule.effect] - RANK[b.rule.effect]);
-    const { rule, hit } = matches[0]!;
-    return {
-      effect: rule.effect,
-      rule: rule.name,
-      reason: rule.reason ?? generatedReason(rule, hit, statement),
-      trace: matches.map((match) => ({
-        rule: match.rule.name,
-        effect: match.rule.effect,
-        why: match.hit ? restrictiveWhy(match.rule, match.hit, statement, identity, resource) : allowWhy(match.rule, statement, identity, resource),
-      })),
-      ...(rule.sessionGrantMs !== undefined ? { sessionGrantMs: rule.sessionGrantMs } : {}),
-    };
+    return decisionFromMatches(matches, {
+      reason: ({ rule, hit }) => generatedReason(rule, hit, statement),
+      why: (match) => (match.hit ? restrictiveWhy(match.rule, match.hit, statement, identity, resource) : allowWhy(match.rule, statement, identity, resource)),
+    });
   }
 
   /**
@@ -116,13 +106,13 @@ export class PolicyEngine {
     if (statements.length === 1) return this.decide({ identity, resource, statement: statements[0]! });
     const decisions = statements.map((statement) => this.decide({ identity, resource, statement }));
     let winner = decisions[0]!;
-    for (const decision of decisions) if (RANK[decision.effect] < RANK[winner.effect]) winner = decision;
+    for (const decision of decisions) if (EFFECT_RANK[decision.effect] < EFFECT_RANK[winner.effect]) winner = decision;
     const trace: TraceStep[] = decisions.map((decision, index) => ({
       rule: decision.rule,
       effect: decision.effect,
       why: `${excerpt(statements[index]!.text)}: ${decision.trace[0]?.why ?? decision.reason}`,
     }));
-    trace.sort((a, b) => RANK[a.effect] - RANK[b.effect]);
+    trace.sort((a, b) => EFFECT_RANK[a.effect] - EFFECT_RANK[b.effect]);
     const sessionGrantMs = winner.effect === 'approve' ? messageGrant(decisions) : undefined;
     return { effect: winner.effect, rule: winner.rule, reason: winner.reason, trace, ...(sessionGrantMs !== undefined ? { sessionGrantMs } : {}) };
   }
