@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { EngineEvents } from '../engine/engine-events.js';
 import type { Logger } from '../engine/logger.js';
@@ -11,6 +11,7 @@ import type { ApiError } from './api-result.js';
 import type { RolesConfig } from './api-roles.js';
 import { EventHub } from './event-hub.js';
 import { TicketBook } from './event-tickets.js';
+import { listen } from '../net/listen.js';
 
 export interface ApiListenerOptions {
   readonly host: string;
@@ -92,14 +93,7 @@ export async function startApiListener(options: ApiListenerOptions): Promise<Api
     sockets.handleUpgrade(request, socket, head, (ws) => hub.add(ws, identity));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listen(server, options.port, options.host);
   const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
 
   let closing: Promise<void> | undefined;

@@ -1,12 +1,13 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { refusal, writeRawRefusal } from './gateway-errors.js';
 import type { HttpGatewayContext, ListenerSide } from './http-context.js';
 import { connectionOf, type ClientConnection } from './http-sessions.js';
 import { handleRequest } from './request-handler.js';
 import { handleUpgrade } from './websocket-upgrade.js';
+import { listen } from '../net/listen.js';
 
 // One HTTP(S) listener: node's HTTP/1.1 parser (llhttp, strict mode: it already refuses
 // Content-Length with Transfer-Encoding, duplicate Content-Length, obs-fold, bad chunk sizes,
@@ -106,14 +107,7 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
   });
   server.on('error', (error) => ctx.log.error('http listener error', { reason: error.message }));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const address = await listen(server, options.port, options.host);
   return {
     host: options.host,
     port: address.port,

@@ -1,7 +1,8 @@
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { isLoopbackHost } from '../common/urls.js';
 import { serveClient, type SessionContext } from './client-session.js';
 import type { SessionRelay } from './session-relay.js';
+import { listen } from '../net/listen.js';
 
 export interface PostgresListenerOptions extends Omit<SessionContext, 'live' | 'requireTls'> {
   readonly host: string;
@@ -44,14 +45,7 @@ export async function startPostgresListener(options: PostgresListenerOptions): P
       .finally(() => loggingIn.delete(socket));
   });
   server.on('error', (error) => options.log.error('postgres listener error', { reason: error.message }));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const address = await listen(server, options.port, options.host);
   return {
     host: options.host,
     port: address.port,
