@@ -20,6 +20,7 @@ export type { TranscriptFrame } from '../common/transcript.js';
 export type { ApiError, ApiErrorCode, ApiResult } from './api-result.js';
 export type { ApiRole } from './api-roles.js';
 export type { PreviewCell, PreviewResult } from '../masking/masking-preview.js';
+export type { Decision, Effect, TraceStep } from '../policy/decision.js';
 export type { RunFinishResult, RunGrant, RunOutputResult } from '../run/run-service.js';
 
 /** What `policy.explain` asks: how policy would decide this statement for this caller. */

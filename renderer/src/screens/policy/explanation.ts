@@ -1,24 +1,11 @@
+import type { Decision, Effect, TraceStep } from '../../../../proxy/api/api-contract.js';
+
 // What `policy.explain` answers, as the screen reads it. The API types the answer `unknown` (policy
-// builds it; the renderer may not import proxy/policy), so it is read here field by field: these
-// types mirror proxy/policy/explain-sql.ts's Explanation and proxy/policy/decision.ts's Decision,
-// and anything missing or of another shape reads as absent instead of breaking the screen.
+// builds it), so it is read here field by field into the contract's Decision, with each statement's
+// class flattened beside its decision; anything missing or of another shape reads as absent
+// instead of breaking the screen.
 
-export type Effect = 'allow' | 'approve' | 'deny';
-
-export interface TraceStep {
-  readonly rule: string;
-  readonly effect: Effect;
-  readonly why: string;
-}
-
-export interface Decision {
-  readonly effect: Effect;
-  readonly rule: string;
-  readonly reason: string;
-  /** Every rule that matched, most restrictive first (the first decides), or the default deny. */
-  readonly trace: readonly TraceStep[];
-  readonly sessionGrantMs?: number;
-}
+export type { Decision, Effect, TraceStep };
 
 export interface ExplainedStatement {
   readonly text: string;
